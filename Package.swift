@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "swift-rnn-toolkit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TensorIO", targets: ["TensorIO"]),
+        .executable(name: "rnn-inspect", targets: ["rnn-inspect"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        // libhdf5 (Debian: libhdf5-dev), found through pkg-config; shim.h turns its C macros into functions.
+        .systemLibrary(
+            name: "CHDF5",
+            pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]
+        ),
+        // zlib (Debian: zlib1g-dev): deflate, inflate and CRC-32 for NPZ archives.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "TensorIO",
+            dependencies: [
+                "CHDF5", "CZlib",
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "RNNCommands",
+            dependencies: [
+                "TensorIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "rnn-inspect", dependencies: ["RNNCommands"]),
+        .testTarget(
+            name: "TensorIOTests",
+            dependencies: ["TensorIO"]
+        ),
+        .testTarget(
+            name: "RNNCommandsTests",
+            dependencies: ["RNNCommands"]
+        ),
+    ]
+)
