@@ -75,6 +75,18 @@ static inline int rnn_h5_object_key(hid_t object, unsigned long long *key) {
     return 0;
 }
 
+/// The number of attributes attached to `object`, or -1 on error.
+static inline long long rnn_h5_attribute_count(hid_t object) {
+#if H5_VERSION_GE(1, 12, 0)
+    H5O_info2_t info;
+    if (H5Oget_info3(object, &info, H5O_INFO_NUM_ATTRS) < 0) return -1;
+#else
+    H5O_info_t info;
+    if (H5Oget_info2(object, &info, H5O_INFO_NUM_ATTRS) < 0) return -1;
+#endif
+    return (long long)info.num_attrs;
+}
+
 /// One entry of the error stack, handed to the callback from innermost to outermost.
 typedef void (*rnn_h5_error_sink)(void *context, const char *function, const char *major,
                                    const char *minor, const char *description);

@@ -9,7 +9,10 @@ public struct StateDict: Sendable, Equatable {
     /// The tensors by name, in the file's (or the caller's) order.
     public var tensors: OrderedDictionary<String, Tensor>
     /// String key-value pairs stored beside the tensors.
-    public var metadata: OrderedDictionary<String, String>
+    public var metadata: Metadata
+
+    /// The metadata's type: string keys and values in order.
+    public typealias Metadata = OrderedDictionary<String, String>
 
     /// A state_dict from tensors and metadata (both empty by default).
     public init(tensors: OrderedDictionary<String, Tensor> = [:], metadata: OrderedDictionary<String, String> = [:]) {

@@ -1,0 +1,44 @@
+import Foundation
+
+/// Reading and writing tensor files without naming the format: by content when reading, by extension when writing.
+public enum TensorFile {
+    /// Every format the library reads and writes.
+    public static var formats: [any TensorFormat.Type] { [NPYFormat.self, NPZFormat.self, HDF5Format.self] }
+
+    /// The format of the file at `url`, judged by its first bytes; throws `unknownFormat` when none matches.
+    public static func format(of url: URL) throws -> any TensorFormat.Type {
+        let path = url.filePath
+        let file = try InputFile(path: path)
+        let head = try file.bytes(at: 0, count: min(file.size, 8))
+        if head.starts(with: NPYHeader.magic) { return NPYFormat.self }
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) { return NPZFormat.self }
+        // An HDF5 superblock may follow a user block of 512, 1024, 2048… bytes.
+        var offset = 0
+        while offset + 8 <= file.size, offset <= 1 << 20 {
+            if try file.bytes(at: offset, count: 8) == HDF5Format.signature { return HDF5Format.self }
+            offset = offset == 0 ? 512 : offset * 2
+        }
+        if file.size == 0 { throw TensorFileError(path: path, problem: .truncated(expected: 8, found: 0)) }
+        throw TensorFileError(path: path, problem: .unknownFormat)
+    }
+
+    /// The format chosen by `url`'s extension for writing, or nil when the extension is not one of ours.
+    public static func format(forExtension url: URL) -> (any TensorFormat.Type)? {
+        let ext = url.pathExtension.lowercased()
+        return formats.first { $0.fileExtensions.contains(ext) }
+    }
+
+    /// Reads the tensors and metadata of the file at `url`, whatever its format.
+    public static func read(contentsOf url: URL) throws -> StateDict {
+        try format(of: url).read(contentsOf: url)
+    }
+
+    /// Writes `stateDict` to `url` in the format its extension names, atomically.
+    public static func write(_ stateDict: StateDict, to url: URL, options: WriteOptions = WriteOptions()) throws {
+        guard let format = format(forExtension: url) else {
+            throw TensorFileError(path: url.filePath, problem: .cannotStore(
+                "unknown extension \".\(url.pathExtension)\" (use .npy, .npz, .h5 or .hdf5)"))
+        }
+        try format.write(stateDict, to: url, options: options)
+    }
+}

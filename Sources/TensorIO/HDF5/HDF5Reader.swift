@@ -1,0 +1,173 @@
+import CHDF5
+
+/// Reads every dataset of an HDF5 file into a state_dict; call only inside `HDF5Library.locked`.
+///
+/// Groups are walked depth-first in creation order when the file tracks it (h5py's `track_order`), else in
+/// name order, and flattened with dots. Soft and external links, virtual datasets and external storage are
+/// refused: following them would read other files.
+struct HDF5Reader {
+    let path: String
+    private var result = StateDict()
+    private var ancestors: [UInt64] = []
+
+    init(path: String) { self.path = path }
+
+    static func read(path: String) throws -> StateDict {
+        var reader = HDF5Reader(path: path)
+        let file = try HDF5Library.check(H5Fopen(path, rnn_h5f_acc_rdonly(), rnn_h5p_default()), path)
+        defer { H5Fclose(file) }
+        let root = try HDF5Library.check(H5Gopen2(file, "/", rnn_h5p_default()), path)
+        defer { H5Gclose(root) }
+        try reader.walk(root, prefix: "")
+        try reader.readMetadata(root)
+        return reader.result
+    }
+
+    private func fail(_ tensor: String?, _ problem: TensorFileError.Problem) -> TensorFileError {
+        TensorFileError(path: path, tensor: tensor, problem: problem)
+    }
+
+    private mutating func walk(_ group: hid_t, prefix: String) throws {
+        guard ancestors.count < 64 else { throw fail(prefix, .malformed("groups nested more than 64 deep")) }
+        var key: UInt64 = 0
+        try HDF5Library.check(herr_t(rnn_h5_object_key(group, &key)), path, prefix)
+        guard !ancestors.contains(key) else {
+            throw fail(prefix, .refusedLink("group links back to one of its ancestors (a cycle)"))
+        }
+        ancestors.append(key)
+        defer { ancestors.removeLast() }
+
+        var info = H5G_info_t()
+        try HDF5Library.check(H5Gget_info(group, &info), path, prefix)
+        // Creation order exists only where the file tracks it; probing for it fails quietly otherwise.
+        var order = H5_INDEX_CRT_ORDER
+        if info.nlinks > 0, H5Lget_name_by_idx(group, ".", order, H5_ITER_INC, 0, nil, 0, rnn_h5p_default()) < 0 {
+            _ = HDF5Library.drainErrors()
+            order = H5_INDEX_NAME
+        }
+        for index in 0..<info.nlinks {
+            let length = H5Lget_name_by_idx(group, ".", order, H5_ITER_INC, index, nil, 0, rnn_h5p_default())
+            guard length >= 0 else { throw fail(prefix.isEmpty ? nil : prefix, .hdf5(HDF5Library.drainErrors())) }
+            var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+            guard H5Lget_name_by_idx(group, ".", order, H5_ITER_INC, index, &buffer, buffer.count, rnn_h5p_default()) >= 0 else {
+                throw fail(prefix.isEmpty ? nil : prefix, .hdf5(HDF5Library.drainErrors()))
+            }
+            let name = String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let key = prefix.isEmpty ? name : "\(prefix).\(name)"
+            switch rnn_h5_link_kind(group, buffer) {
+            case 0: break
+            case 1: throw fail(key, .refusedLink("soft link (only datasets and groups stored in the file are read)"))
+            case 2: throw fail(key, .refusedLink("external link to another file"))
+            case 3: throw fail(key, .refusedLink("user-defined link"))
+            default: throw fail(key, .hdf5(HDF5Library.drainErrors()))
+            }
+            let object = try HDF5Library.check(H5Oopen(group, buffer, rnn_h5p_default()), path, key)
+            defer { H5Oclose(object) }
+            switch H5Iget_type(object) {
+            case H5I_GROUP: try walk(object, prefix: key)
+            case H5I_DATASET: try readDataset(object, name: key)
+            default: continue  // a named datatype: not data
+            }
+        }
+    }
+
+    private mutating func readDataset(_ dataset: hid_t, name: String) throws {
+        let creation = try HDF5Library.check(H5Dget_create_plist(dataset), path, name)
+        defer { H5Pclose(creation) }
+        if H5Pget_layout(creation) == H5D_VIRTUAL { throw fail(name, .refusedLink("virtual dataset (its data lives in other files)")) }
+        if H5Pget_external_count(creation) > 0 { throw fail(name, .refusedLink("dataset stored in external raw files")) }
+
+        let fileType = try HDF5Library.check(H5Dget_type(dataset), path, name)
+        defer { H5Tclose(fileType) }
+        let dtype: DType
+        switch HDF5Types.dtype(of: fileType) {
+        case .success(let value): dtype = value
+        case .failure(let type): throw fail(name, .unsupportedDType(type.text))
+        }
+
+        let space = try HDF5Library.check(H5Dget_space(dataset), path, name)
+        defer { H5Sclose(space) }
+        var shape: [Int] = []
+        switch H5Sget_simple_extent_type(space) {
+        case H5S_SCALAR: break
+        case H5S_SIMPLE:
+            let rank = H5Sget_simple_extent_ndims(space)
+            guard rank >= 0, rank <= 32 else { throw fail(name, .malformed("dataset rank \(rank) is out of range")) }
+            var dimensions = [hsize_t](repeating: 0, count: Int(rank))
+            guard H5Sget_simple_extent_dims(space, &dimensions, nil) >= 0 else {
+                throw fail(name, .hdf5(HDF5Library.drainErrors()))
+            }
+            for dimension in dimensions {
+                guard dimension <= UInt64(Int.max) else { throw fail(name, .invalidShape([Int](repeating: -1, count: Int(rank)))) }
+                shape.append(Int(dimension))
+            }
+        default: throw fail(name, .unsupportedDType("dataset with a null dataspace (no shape)"))
+        }
+        guard let byteCount = Tensor.byteCount(of: shape, dtype: dtype), byteCount <= Int(Int32.max) * 64 else {
+            throw fail(name, .invalidShape(shape))
+        }
+        var tensor = try Tensor(zeros: dtype, shape: shape)
+        if byteCount > 0 {
+            let memoryType = HDF5Types.memoryType(for: dtype)
+            defer { H5Tclose(memoryType) }
+            let status = tensor.withUnsafeMutableBytes { buffer in
+                H5Dread(dataset, memoryType, rnn_h5s_all(), rnn_h5s_all(), rnn_h5p_default(), buffer.baseAddress)
+            }
+            try HDF5Library.check(status, path, name)
+            if dtype == .bool, tensor.withUnsafeBytes({ $0.contains { $0 > 1 } }) {
+                throw fail(name, .malformed("bool data holds a value other than FALSE or TRUE"))
+            }
+        }
+        guard result.tensors.updateValue(tensor, forKey: name) == nil else { throw fail(nil, .duplicateName(name)) }
+    }
+
+    /// Root attributes that hold one string (variable or fixed length) become metadata; others are ignored.
+    private mutating func readMetadata(_ root: hid_t) throws {
+        let count = rnn_h5_attribute_count(root)
+        guard count >= 0 else { throw fail(nil, .hdf5(HDF5Library.drainErrors())) }
+        var order = H5_INDEX_CRT_ORDER
+        if count > 0 {
+            let probe = H5Aopen_by_idx(root, ".", order, H5_ITER_INC, 0, rnn_h5p_default(), rnn_h5p_default())
+            if probe < 0 { _ = HDF5Library.drainErrors(); order = H5_INDEX_NAME } else { H5Aclose(probe) }
+        }
+        for index in 0..<hsize_t(count) {
+            let attribute = try HDF5Library.check(
+                H5Aopen_by_idx(root, ".", order, H5_ITER_INC, index, rnn_h5p_default(), rnn_h5p_default()), path)
+            defer { H5Aclose(attribute) }
+            let nameLength = H5Aget_name(attribute, 0, nil)
+            guard nameLength >= 0 else { throw fail(nil, .hdf5(HDF5Library.drainErrors())) }
+            var nameBuffer = [CChar](repeating: 0, count: nameLength + 1)
+            H5Aget_name(attribute, nameBuffer.count, &nameBuffer)
+            let name = String(decoding: nameBuffer.prefix(nameLength).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if let value = try readString(attribute, name: name) { result.metadata[name] = value }
+        }
+    }
+
+    private func readString(_ attribute: hid_t, name: String) throws -> String? {
+        let type = try HDF5Library.check(H5Aget_type(attribute), path, name)
+        defer { H5Tclose(type) }
+        guard H5Tget_class(type) == H5T_STRING else { return nil }
+        let space = try HDF5Library.check(H5Aget_space(attribute), path, name)
+        defer { H5Sclose(space) }
+        guard H5Sget_simple_extent_npoints(space) == 1 else { return nil }
+        let memoryType = H5Tcopy(rnn_h5t_c_s1())
+        defer { H5Tclose(memoryType) }
+        H5Tset_cset(memoryType, H5Tget_cset(type))
+        if H5Tis_variable_str(type) > 0 {
+            H5Tset_size(memoryType, rnn_h5t_variable())
+            var pointer: UnsafeMutablePointer<CChar>?
+            try HDF5Library.check(H5Aread(attribute, memoryType, &pointer), path, name)
+            defer { if let pointer { H5free_memory(pointer) } }
+            return pointer.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? ""
+        }
+        let size = H5Tget_size(type)
+        guard size > 0, size <= 1 << 20 else { return nil }
+        H5Tset_size(memoryType, size)
+        H5Tset_strpad(memoryType, H5T_STR_NULLPAD)
+        var bytes = [UInt8](repeating: 0, count: size)
+        try HDF5Library.check(H5Aread(attribute, memoryType, &bytes), path, name)
+        if let end = bytes.firstIndex(of: 0) { bytes.removeSubrange(end...) }
+        if H5Tget_strpad(type) == H5T_STR_SPACEPAD { while bytes.last == 0x20 { bytes.removeLast() } }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
