@@ -46,7 +46,8 @@ let package = Package(
         ),
         .testTarget(
             name: "RNNCommandsTests",
-            dependencies: ["RNNCommands"]
+            // The executables are dependencies so that `swift test` builds them for the end-to-end tests.
+            dependencies: ["RNNCommands", "rnn-inspect"]
         ),
     ]
 )

@@ -41,7 +41,8 @@ public struct InspectReport {
 
     /// A header line, an aligned table of tensors, then the metadata.
     public var text: String {
-        var lines = ["\(file): \(format), \(stateDict.tensors.count) tensors, \(stateDict.byteCount) bytes"]
+        let count = stateDict.tensors.count
+        var lines = ["\(file): \(format), \(count) \(count == 1 ? "tensor" : "tensors"), \(stateDict.byteCount) bytes"]
         let rows = stateDict.tensors.map { name, tensor in
             [name, tensor.dtype.rawValue, "[" + tensor.shape.map(String.init).joined(separator: ", ") + "]", "\(tensor.byteCount)"]
         }

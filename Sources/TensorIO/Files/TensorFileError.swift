@@ -50,6 +50,27 @@ public struct TensorFileError: Error, Equatable, CustomStringConvertible {
         /// The format cannot store what was asked (bfloat16 in NPY, say).
         case cannotStore(String)
 
+        /// A stable one-word name of the case (`truncated`, `checksumMismatch`, …) for scripts and tests.
+        public var kind: String {
+            switch self {
+            case .io: "io"
+            case .unknownFormat: "unknownFormat"
+            case .truncated: "truncated"
+            case .trailingBytes: "trailingBytes"
+            case .malformed: "malformed"
+            case .unsupportedDType: "unsupportedDType"
+            case .invalidShape: "invalidShape"
+            case .tooLarge: "tooLarge"
+            case .unsupportedFeature: "unsupportedFeature"
+            case .checksumMismatch: "checksumMismatch"
+            case .unsafeName: "unsafeName"
+            case .duplicateName: "duplicateName"
+            case .refusedLink: "refusedLink"
+            case .hdf5: "hdf5"
+            case .cannotStore: "cannotStore"
+            }
+        }
+
         public var description: String {
             switch self {
             case .io(let message): message

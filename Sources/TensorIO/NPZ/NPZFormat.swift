@@ -24,7 +24,7 @@ public enum NPZFormat: TensorFormat {
                     "archive member is not an .npy array"))
             }
             let name = String(entry.name.dropLast(4))
-            var source = ZipEntrySource(file: file, entry: entry)
+            var source = ZipEntrySource(file: file, entry: entry, displayName: name)
             let array = try NPYArray.read(from: &source, path: path, name: name)
             try source.finish()
             switch array {

@@ -13,16 +13,20 @@ struct ZipEntrySource: ByteSource {
     private var inputStart = 0
     private var streamEnded = false
 
-    init(file: InputFile, entry: ZipEntry) {
+    /// The name errors give (the tensor's name rather than the member's, say).
+    let displayName: String
+
+    init(file: InputFile, entry: ZipEntry, displayName: String? = nil) {
         self.file = file
         self.entry = entry
+        self.displayName = displayName ?? entry.name
         if entry.method == .deflated { inflater = Inflater() }
     }
 
     var remaining: Int { entry.uncompressedSize - produced }
 
     private func fail(_ problem: TensorFileError.Problem) -> TensorFileError {
-        TensorFileError(path: file.path, tensor: entry.name, problem: problem)
+        TensorFileError(path: file.path, tensor: displayName, problem: problem)
     }
 
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+
+/// Paths of the repository and of the built executables.
+enum Repository {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func fixture(_ relative: String) -> URL { root.appending(path: "Fixtures/" + relative) }
+
+    /// The built executable `name`, beside the test bundle in the build folder.
+    static func executable(_ name: String) throws -> URL {
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = folder.appending(path: name)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        throw ExecutableMissing(name: name)
+    }
+
+    struct ExecutableMissing: Error, CustomStringConvertible {
+        let name: String
+        var description: String { "\(name) was not found beside the test bundle (\(CommandLine.arguments[0]))" }
+    }
+}
+
+/// The exit status, standard output and standard error of a command run to completion.
+struct CommandResult {
+    let status: Int32
+    let output: String
+    let error: String
+}
+
+/// Runs the built executable `name` with `arguments`.
+func run(_ name: String, _ arguments: [String], in folder: URL? = nil) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = try Repository.executable(name)
+    process.arguments = arguments
+    if let folder { process.currentDirectoryURL = folder }
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    let outData = output.fileHandleForReading.readDataToEndOfFile()
+    let errData = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandResult(status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self),
+                         error: String(decoding: errData, as: UTF8.self))
+}

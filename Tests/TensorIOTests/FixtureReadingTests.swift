@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+@testable import TensorIO
+
+/// Every file numpy and h5py wrote reads back with identical dtypes, shapes, bytes and metadata.
+struct FixtureReadingTests {
+    static let files = Manifest.formats.files.keys.sorted()
+
+    @Test(arguments: files)
+    func fixtureReadsExactlyAsNumpyWroteIt(_ relative: String) throws {
+        let expected = Manifest.formats.files[relative]!
+        let stateDict = try TensorFile.read(contentsOf: Repository.fixture("formats/" + relative))
+        #expect(stateDict.names == expected.tensors.map(\.name))
+        for tensor in expected.tensors {
+            let found = try #require(stateDict[tensor.name])
+            #expect(found.dtype.rawValue == tensor.dtype, "\(tensor.name)")
+            #expect(found.shape == tensor.shape, "\(tensor.name)")
+            #expect(found.withUnsafeBytes { Array($0) } == tensor.bytes, "\(tensor.name)")
+        }
+        #expect(Dictionary(uniqueKeysWithValues: stateDict.metadata.elements.map { ($0.key, $0.value) }) == expected.metadata)
+    }
+
+    @Test(arguments: Manifest.formats.refused.keys.sorted())
+    func refusedDTypeNamesTheFileAndTheType(_ relative: String) throws {
+        let url = Repository.fixture("formats/" + relative)
+        do {
+            _ = try TensorFile.read(contentsOf: url)
+            Issue.record("\(relative) was read")
+        } catch let error as TensorFileError {
+            guard case .unsupportedDType = error.problem else { Issue.record("\(error)"); return }
+            #expect(error.description.contains(relative))
+            #expect(!error.description.contains("\n"))
+        }
+    }
+
+    @Test func floatValuesWidenHalfAndBFloat16Exactly() throws {
+        let half = try TensorFile.read(contentsOf: Repository.fixture("formats/npy/f2_le.npy"))["f2_le"]!
+        let values = try half.floatValues()
+        #expect(values[0] == -2.75)
+        #expect(values[2] == .infinity)
+        #expect(values[3].isNaN)
+        #expect(values[4] == 65504)
+        let bf16 = try TensorFile.read(contentsOf: Repository.fixture("formats/h5/bfloat16.h5"))["bf16"]!
+        #expect(try bf16.floatValues() == [1, -2, 0, -0.0, .infinity, 0.15625])
+    }
+
+    @Test func int64RefusesInexactWideningToDouble() throws {
+        let tensor = try TensorFile.read(contentsOf: Repository.fixture("formats/npy/i8_le.npy"))["i8_le"]!
+        #expect(throws: TensorError.inexactWidening(from: .int64, to: "Double")) { try tensor.doubleValues() }
+    }
+}

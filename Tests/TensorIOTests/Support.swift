@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+@testable import TensorIO
+
+/// Paths of the repository, found from this file's location.
+enum Repository {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func fixture(_ relative: String) -> URL { root.appending(path: "Fixtures/" + relative) }
+}
+
+/// A fresh empty folder under the system's temporary directory, removed by the caller with `remove()`.
+struct TemporaryFolder {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appending(path: "rnn-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    func file(_ name: String) -> URL { url.appending(path: name) }
+    func contents() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: url.path).sorted() }
+    func remove() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// The expected contents of the fixtures that tools/make_fixtures.py wrote with numpy and h5py.
+struct Manifest: Decodable {
+    struct ExpectedTensor: Decodable {
+        let name: String
+        let dtype: String
+        let shape: [Int]
+        let hex: String
+
+        var bytes: [UInt8] {
+            var result: [UInt8] = []
+            var index = hex.startIndex
+            while index < hex.endIndex {
+                let next = hex.index(index, offsetBy: 2)
+                result.append(UInt8(hex[index..<next], radix: 16)!)
+                index = next
+            }
+            return result
+        }
+
+        func tensor() throws -> Tensor {
+            var tensor = try Tensor(zeros: DType(rawValue: dtype)!, shape: shape)
+            let bytes = self.bytes
+            tensor.withUnsafeMutableBytes { buffer in bytes.withUnsafeBytes { if $0.count > 0 { buffer.copyMemory(from: $0) } } }
+            return tensor
+        }
+    }
+    struct ExpectedFile: Decodable {
+        let tensors: [ExpectedTensor]
+        let metadata: [String: String]
+
+        func stateDict() throws -> StateDict {
+            var result = StateDict()
+            for tensor in tensors { result.tensors[tensor.name] = try tensor.tensor() }
+            for key in metadata.keys.sorted() { result.metadata[key] = metadata[key] }
+            return result
+        }
+    }
+    let files: [String: ExpectedFile]
+    let refused: [String: String]
+
+    static let formats: Manifest = {
+        let data = try! Data(contentsOf: Repository.fixture("formats/manifest.json"))
+        return try! JSONDecoder().decode(Manifest.self, from: data)
+    }()
+}
+
+/// The problem of the `TensorFileError` that `body` throws, or nil (and a recorded issue) when it throws something else.
+func fileProblem(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> TensorFileError.Problem? {
+    do {
+        try body()
+        Issue.record("expected a TensorFileError, but nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as TensorFileError {
+        return error.problem
+    } catch {
+        Issue.record("expected a TensorFileError, got \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
+
+/// The bytes of a file.
+func bytes(of url: URL) throws -> [UInt8] { [UInt8](try Data(contentsOf: url)) }
