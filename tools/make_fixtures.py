@@ -322,6 +322,24 @@ def make_model():
              metadata_json=json.dumps({"nonlinearity": "tanh"}), metadata={"nonlinearity": "tanh"})
 
 
+def make_h5_bad():
+    """HDF5 files a reader must refuse: links that lead elsewhere, datasets that are not numbers."""
+    with h5file("h5_bad/soft_link.h5") as f:
+        h5data(f, "w", np.zeros((2, 2), "<f4"))
+        f["alias"] = h5py.SoftLink("/w")
+    manifest["refused"]["h5_bad/soft_link.h5"] = "soft_link"
+    with h5file("h5_bad/external_link.h5") as f:
+        h5data(f, "w", np.zeros((2, 2), "<f4"))
+        f["elsewhere"] = h5py.ExternalLink("other.h5", "/w")
+    manifest["refused"]["h5_bad/external_link.h5"] = "external_link"
+    with h5file("h5_bad/string_dataset.h5") as f:
+        h5data(f, "names", np.array([b"a", b"bc"]))
+    manifest["refused"]["h5_bad/string_dataset.h5"] = "string"
+    with h5file("h5_bad/compound.h5") as f:
+        h5data(f, "records", np.zeros(3, dtype=[("a", "<f4"), ("b", "<i4")]))
+    manifest["refused"]["h5_bad/compound.h5"] = "compound"
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
@@ -329,6 +347,7 @@ def main():
     make_npy_bad()
     make_npz()
     make_h5()
+    make_h5_bad()
     make_model()
     with open(os.path.join(OUT, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, sort_keys=True, indent=1, ensure_ascii=False)
