@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TensorIO", targets: ["TensorIO"]),
+        .library(name: "RNNKit", targets: ["RNNKit"]),
         .executable(name: "rnn-inspect", targets: ["rnn-inspect"]),
     ],
     dependencies: [
@@ -33,9 +34,16 @@ let package = Package(
             ]
         ),
         .target(
-            name: "RNNCommands",
+            name: "RNNKit",
             dependencies: [
                 "TensorIO",
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "RNNCommands",
+            dependencies: [
+                "RNNKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -43,6 +51,10 @@ let package = Package(
         .testTarget(
             name: "TensorIOTests",
             dependencies: ["TensorIO"]
+        ),
+        .testTarget(
+            name: "RNNKitTests",
+            dependencies: ["RNNKit"]
         ),
         .testTarget(
             name: "RNNCommandsTests",

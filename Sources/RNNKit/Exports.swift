@@ -1,0 +1,2 @@
+// RNNKit builds on TensorIO: a user who imports RNNKit gets Tensor, StateDict and TensorFile too.
+@_exported import TensorIO

@@ -1,0 +1,189 @@
+import Foundation
+import OrderedCollections
+
+/// A `torch.nn.RNN` (or `torch.nn.RNNCell`) loaded from its state_dict, computing what PyTorch computes.
+///
+/// ```swift
+/// let rnn = try RNN(contentsOf: URL(fileURLWithPath: "model.npz"))
+/// let result = try rnn.forward(input)          // input: Tensor [T, B, I] (or [T, I] unbatched)
+/// let output = try result.output.floatValues()  // [T, B, D·H]
+/// ```
+public struct RNN: Sendable {
+    /// The module's configuration, inferred from the tensors and completed from metadata and options.
+    public let configuration: RNNConfiguration
+    /// Where the module sat in the state_dict (`encoder.rnn`; empty for bare keys).
+    public let prefix: String
+    /// The dtype the weights were stored in.
+    public let dtype: DType
+    /// The precision `forward` computes in.
+    public let precision: Precision
+    /// True when loaded from an RNNCell's tensors (`weight_ih` without a layer suffix).
+    public let isCell: Bool
+    /// The module's tensors under their PyTorch names (without prefix), in PyTorch's order.
+    public let tensors: OrderedDictionary<String, Tensor>
+
+    private let floatWeights: [[DirectionWeights<Float>]]
+    private let doubleWeights: [[DirectionWeights<Double>]]
+    var floatWeightsForForward: [[DirectionWeights<Float>]] { floatWeights }
+    var doubleWeightsForForward: [[DirectionWeights<Double>]] { doubleWeights }
+
+    /// Loads the RNN in the file at `url` (any format `TensorFile` reads).
+    public init(contentsOf url: URL, options: RNNLoadOptions = RNNLoadOptions()) throws {
+        try self.init(stateDict: TensorFile.read(contentsOf: url), options: options)
+    }
+
+    /// Finds, checks and loads the RNN module in `stateDict`; throws `RNNLoadError` naming what is wrong.
+    public init(stateDict: StateDict, options: RNNLoadOptions = RNNLoadOptions()) throws {
+        let found = RNNModuleFinder.prefixes(in: stateDict.names)
+        let metadataPrefix = stateDict.metadata["prefix"]
+        let prefix: String
+        if let wanted = options.prefix.map({ $0.hasSuffix(".") ? String($0.dropLast()) : $0 }) {
+            guard found.contains(wanted) else { throw RNNLoadError.prefixNotFound(prefix: wanted, available: found) }
+            prefix = wanted
+        } else if found.count == 1 {
+            prefix = found[0]
+        } else if found.isEmpty {
+            throw RNNLoadError.noRNN
+        } else if let metadataPrefix, found.contains(metadataPrefix) {
+            prefix = metadataPrefix
+        } else {
+            throw RNNLoadError.ambiguous(prefixes: found)
+        }
+        let fullName = { (local: String) in prefix.isEmpty ? local : "\(prefix).\(local)" }
+
+        // The module's tensors, by local name; anything under the prefix that is not an RNN tensor is an error.
+        var local: [String: (RNNModuleFinder.ParsedName, Tensor)] = [:]
+        for (name, tensor) in stateDict.tensors {
+            let (namePrefix, localName) = RNNModuleFinder.split(name)
+            guard namePrefix == prefix else { continue }
+            guard let parsed = RNNModuleFinder.parse(localName) else {
+                if prefix.isEmpty { continue }  // bare keys live beside unrelated top-level tensors
+                throw RNNLoadError.unexpectedTensor(name: name)
+            }
+            local[localName] = (parsed, tensor)
+        }
+        let isCell = local["weight_ih"] != nil
+        if let mixed = local.first(where: { ($0.value.0.layer == nil) != isCell }) {
+            throw RNNLoadError.unexpectedTensor(name: fullName(mixed.key))
+        }
+        let layerNumbers = Set(local.values.compactMap { $0.0.layer }).sorted()
+        if !isCell, layerNumbers != Array(0..<layerNumbers.count) {
+            throw RNNLoadError.layerGap(prefix: prefix, found: layerNumbers)
+        }
+        let suffix = { (layer: Int, reverse: Bool) in isCell ? "" : "_l\(layer)" + (reverse ? "_reverse" : "") }
+
+        // Shapes: weight_ih_l0 gives hidden and input sizes; everything else must agree.
+        let firstName = "weight_ih" + suffix(0, false)
+        guard let first = local[firstName]?.1 else { throw RNNLoadError.missingTensor(name: fullName(firstName)) }
+        guard first.shape.count == 2 else { throw RNNLoadError.wrongRank(name: fullName(firstName), expected: 2, found: first.shape.count) }
+        let hidden = first.shape[0], inputSize = first.shape[1]
+        let bidirectional = local.values.contains { $0.0.reverse }
+        let bias = local.values.contains { $0.0.kind == .biasIH || $0.0.kind == .biasHH }
+        let layers = isCell ? 1 : layerNumbers.count
+        let dtype = first.dtype
+        guard dtype.isFloatingPoint else { throw RNNLoadError.notFloat(name: fullName(firstName), dtype: dtype) }
+
+        let metadata = metadataPrefix == nil || metadataPrefix == prefix ? stateDict.metadata : [:]
+        var configuration = RNNConfiguration(
+            inputSize: inputSize, hiddenSize: hidden, numLayers: layers, bidirectional: bidirectional, bias: bias)
+        try Self.apply(metadata, options: options, to: &configuration)
+
+        var ordered = OrderedDictionary<String, Tensor>()
+        for layer in 0..<layers {
+            for reverse in bidirectional ? [false, true] : [false] {
+                var expected: [(String, [Int])] = [
+                    ("weight_ih", [hidden, configuration.layerInputSize(layer)]), ("weight_hh", [hidden, hidden]),
+                ]
+                if bias { expected += [("bias_ih", [hidden]), ("bias_hh", [hidden])] }
+                for (kind, shape) in expected {
+                    let name = kind + suffix(layer, reverse)
+                    guard let tensor = local[name]?.1 else { throw RNNLoadError.missingTensor(name: fullName(name)) }
+                    guard tensor.shape.count == shape.count else {
+                        throw RNNLoadError.wrongRank(name: fullName(name), expected: shape.count, found: tensor.shape.count)
+                    }
+                    guard tensor.shape == shape else { throw RNNLoadError.wrongShape(name: fullName(name), expected: shape, found: tensor.shape) }
+                    guard tensor.dtype.isFloatingPoint else { throw RNNLoadError.notFloat(name: fullName(name), dtype: tensor.dtype) }
+                    guard tensor.dtype == dtype else { throw RNNLoadError.mixedDTypes(name: fullName(name), expected: dtype, found: tensor.dtype) }
+                    ordered[name] = tensor
+                }
+            }
+        }
+        if let extra = local.keys.sorted().first(where: { ordered[$0] == nil }) {
+            throw RNNLoadError.unexpectedTensor(name: fullName(extra))
+        }
+
+        self.configuration = configuration
+        self.prefix = prefix
+        self.dtype = dtype
+        self.isCell = isCell
+        self.tensors = ordered
+        self.precision = options.precision ?? (dtype == .float64 ? .float64 : .float32)
+        if precision == .float32 {
+            floatWeights = try Self.weights(ordered, configuration, isCell: isCell) {
+                // float64 weights forced to float32: rounding is what the caller asked for.
+                $0.dtype == .float64 ? try $0.doubleValues().map(Float.init) : try $0.floatValues()
+            }
+            doubleWeights = []
+        } else {
+            doubleWeights = try Self.weights(ordered, configuration, isCell: isCell) { try $0.doubleValues() }
+            floatWeights = []
+        }
+    }
+
+    /// Fills the parts of `configuration` that weights cannot say, and checks what metadata repeats.
+    private static func apply(_ metadata: StateDict.Metadata, options: RNNLoadOptions, to configuration: inout RNNConfiguration) throws {
+        func flag(_ key: String) throws -> Bool? {
+            guard let value = metadata[key] else { return nil }
+            switch value.lowercased() {
+            case "true", "1": return true
+            case "false", "0": return false
+            default: throw RNNLoadError.badMetadata(key: key, value: value)
+            }
+        }
+        if let value = metadata["mode"], !["rnn", "rnn_tanh", "rnn_relu"].contains(value.lowercased()) {
+            throw RNNLoadError.badMetadata(key: "mode", value: value)
+        }
+        if let value = metadata["nonlinearity"] {
+            guard let parsed = Nonlinearity(rawValue: value.lowercased()) else { throw RNNLoadError.badMetadata(key: "nonlinearity", value: value) }
+            configuration.nonlinearity = parsed
+        }
+        if let nonlinearity = options.nonlinearity { configuration.nonlinearity = nonlinearity }
+        if let batchFirst = try flag("batch_first") { configuration.batchFirst = batchFirst }
+        if let batchFirst = options.batchFirst { configuration.batchFirst = batchFirst }
+        if let value = metadata["dropout"] {
+            guard let dropout = Double(value), dropout >= 0, dropout <= 1 else { throw RNNLoadError.badMetadata(key: "dropout", value: value) }
+            configuration.dropout = dropout
+        }
+        // Metadata that repeats what the tensors say must agree with them.
+        let inferred: [(String, String)] = [
+            ("input_size", "\(configuration.inputSize)"), ("hidden_size", "\(configuration.hiddenSize)"),
+            ("num_layers", "\(configuration.numLayers)"),
+        ]
+        for (key, value) in inferred where metadata[key] != nil && metadata[key] != value {
+            throw RNNLoadError.badMetadata(key: key, value: metadata[key]!)
+        }
+        if let bidirectional = try flag("bidirectional"), bidirectional != configuration.bidirectional {
+            throw RNNLoadError.badMetadata(key: "bidirectional", value: metadata["bidirectional"]!)
+        }
+        if let bias = try flag("bias"), bias != configuration.bias {
+            throw RNNLoadError.badMetadata(key: "bias", value: metadata["bias"]!)
+        }
+    }
+
+    private static func weights<S: RNNScalar>(
+        _ tensors: OrderedDictionary<String, Tensor>, _ configuration: RNNConfiguration, isCell: Bool,
+        _ values: (Tensor) throws -> [S]
+    ) throws -> [[DirectionWeights<S>]] {
+        let zeros = [S](repeating: 0, count: configuration.hiddenSize)
+        return try (0..<configuration.numLayers).map { layer in
+            try (0..<configuration.directions).map { direction in
+                let suffix = isCell ? "" : "_l\(layer)" + (direction == 1 ? "_reverse" : "")
+                return DirectionWeights(
+                    inputWeights: try values(tensors["weight_ih" + suffix]!),
+                    hiddenWeights: try values(tensors["weight_hh" + suffix]!),
+                    inputBias: try tensors["bias_ih" + suffix].map(values) ?? zeros,
+                    hiddenBias: try tensors["bias_hh" + suffix].map(values) ?? zeros)
+            }
+        }
+    }
+}
