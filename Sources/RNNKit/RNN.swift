@@ -140,14 +140,15 @@ public struct RNN: Sendable {
             default: throw RNNLoadError.badMetadata(key: key, value: value)
             }
         }
-        if let value = metadata["mode"], !["rnn", "rnn_tanh", "rnn_relu"].contains(value.lowercased()) {
+        if let value = metadata["mode"], !["rnn", "rnn_tanh", "rnn_relu", "rnn_cell"].contains(value.lowercased()) {
             throw RNNLoadError.badMetadata(key: "mode", value: value)
         }
-        if let value = metadata["nonlinearity"] {
+        if let nonlinearity = options.nonlinearity {
+            configuration.nonlinearity = nonlinearity
+        } else if let value = metadata["nonlinearity"] {
             guard let parsed = Nonlinearity(rawValue: value.lowercased()) else { throw RNNLoadError.badMetadata(key: "nonlinearity", value: value) }
             configuration.nonlinearity = parsed
         }
-        if let nonlinearity = options.nonlinearity { configuration.nonlinearity = nonlinearity }
         if let batchFirst = try flag("batch_first") { configuration.batchFirst = batchFirst }
         if let batchFirst = options.batchFirst { configuration.batchFirst = batchFirst }
         if let value = metadata["dropout"] {

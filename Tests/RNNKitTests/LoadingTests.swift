@@ -1,0 +1,172 @@
+import Foundation
+import OrderedCollections
+import Testing
+@testable import RNNKit
+
+/// Every way a state_dict can fail to be a torch.nn.RNN gives its own error naming the tensor.
+struct LoadingTests {
+    /// A two-layer bidirectional RNN with biases, as PyTorch saved it (prefix `rnn`).
+    static func valid() throws -> StateDict {
+        let dict = try TensorFile.read(contentsOf: Repository.fixture("torch/l2_bi_relu_f32/model.npz"))
+        var prefixed = StateDict(metadata: dict.metadata)
+        for (name, tensor) in dict.tensors { prefixed["rnn.\(name)"] = tensor }
+        prefixed["fc.weight"] = try Tensor(zeros: .float32, shape: [2, 10])
+        return prefixed
+    }
+
+    static func error(_ dict: StateDict, _ options: RNNLoadOptions = RNNLoadOptions()) -> RNNLoadError? {
+        do {
+            _ = try RNN(stateDict: dict, options: options)
+            return nil
+        } catch let error as RNNLoadError {
+            return error
+        } catch {
+            return nil
+        }
+    }
+
+    @Test func validStateDictLoadsWithItsPrefix() throws {
+        let rnn = try RNN(stateDict: Self.valid())
+        #expect(rnn.prefix == "rnn")
+        #expect(rnn.configuration.numLayers == 2 && rnn.configuration.bidirectional && rnn.configuration.bias)
+        #expect(rnn.configuration.nonlinearity == .relu)
+    }
+
+    @Test func missingTensorIsNamed() throws {
+        var dict = try Self.valid()
+        dict["rnn.bias_hh_l1_reverse"] = nil
+        #expect(Self.error(dict) == .missingTensor(name: "rnn.bias_hh_l1_reverse"))
+    }
+
+    @Test func missingReverseHalfOfALayerIsNamed() throws {
+        var dict = try Self.valid()
+        for name in dict.names where name.hasSuffix("_l1_reverse") { dict[name] = nil }
+        #expect(Self.error(dict) == .missingTensor(name: "rnn.weight_ih_l1_reverse"))
+    }
+
+    @Test func wrongShapeSaysExpectedAndFound() throws {
+        var dict = try Self.valid()
+        dict["rnn.weight_hh_l1"] = try Tensor(zeros: .float32, shape: [6, 5])
+        let hidden = dict["rnn.weight_hh_l0"]!.shape[0]
+        #expect(Self.error(dict) == .wrongShape(name: "rnn.weight_hh_l1", expected: [hidden, hidden], found: [6, 5]))
+    }
+
+    @Test func secondLayerInputMustBeHiddenTimesDirections() throws {
+        var dict = try Self.valid()
+        let hidden = dict["rnn.weight_hh_l0"]!.shape[0]
+        dict["rnn.weight_ih_l1"] = try Tensor(zeros: .float32, shape: [hidden, hidden])
+        #expect(Self.error(dict) == .wrongShape(name: "rnn.weight_ih_l1", expected: [hidden, 2 * hidden], found: [hidden, hidden]))
+    }
+
+    @Test func gapInLayerNumbersIsAnError() throws {
+        var dict = try Self.valid()
+        var renamed = StateDict(metadata: dict.metadata)
+        for (name, tensor) in dict.tensors { renamed[name.replacingOccurrences(of: "_l1", with: "_l2")] = tensor }
+        dict = renamed
+        #expect(Self.error(dict) == .layerGap(prefix: "rnn", found: [0, 2]))
+    }
+
+    @Test func mixedDTypesAreAnError() throws {
+        var dict = try Self.valid()
+        let shape = dict["rnn.bias_ih_l0"]!.shape
+        dict["rnn.bias_ih_l0"] = try Tensor(zeros: .float64, shape: shape)
+        #expect(Self.error(dict) == .mixedDTypes(name: "rnn.bias_ih_l0", expected: .float32, found: .float64))
+    }
+
+    @Test func integerWeightsAreRefused() throws {
+        var dict = try Self.valid()
+        let shape = dict["rnn.weight_ih_l0"]!.shape
+        dict["rnn.weight_ih_l0"] = try Tensor(zeros: .int32, shape: shape)
+        #expect(Self.error(dict) == .notFloat(name: "rnn.weight_ih_l0", dtype: .int32))
+    }
+
+    @Test func biasOfRankTwoIsAWrongRank() throws {
+        var dict = try Self.valid()
+        let shape = dict["rnn.bias_hh_l0"]!.shape
+        dict["rnn.bias_hh_l0"] = try Tensor(zeros: .float32, shape: [1] + shape)
+        #expect(Self.error(dict) == .wrongRank(name: "rnn.bias_hh_l0", expected: 1, found: 2))
+    }
+
+    @Test func unknownTensorUnderThePrefixIsUnexpected() throws {
+        var dict = try Self.valid()
+        dict["rnn.weight_hr_l0"] = try Tensor(zeros: .float32, shape: [2, 2])
+        #expect(Self.error(dict) == .unexpectedTensor(name: "rnn.weight_hr_l0"))
+    }
+
+    @Test func severalModulesNeedAPrefixAndTheErrorListsThem() throws {
+        var dict = try Self.valid()
+        for (name, tensor) in dict.tensors where name.hasPrefix("rnn.") { dict["decoder.\(name)"] = tensor }
+        #expect(Self.error(dict) == .ambiguous(prefixes: ["rnn", "decoder.rnn"]))
+        #expect(Self.error(dict, RNNLoadOptions(prefix: "encoder")) == .prefixNotFound(prefix: "encoder", available: ["rnn", "decoder.rnn"]))
+        #expect(try RNN(stateDict: dict, options: RNNLoadOptions(prefix: "decoder.rnn")).prefix == "decoder.rnn")
+    }
+
+    @Test func noRNNTensorsAtAll() throws {
+        let dict = StateDict(tensors: ["fc.weight": try Tensor(zeros: .float32, shape: [2, 2])])
+        #expect(Self.error(dict) == .noRNN)
+        #expect(RNNLoadError.noRNN.description.contains("weight_ih_l0"))
+    }
+
+    @Test func nonsenseNonlinearityInMetadataIsAnError() throws {
+        var dict = try Self.valid()
+        dict.metadata["nonlinearity"] = "sigmoid"
+        #expect(Self.error(dict) == .badMetadata(key: "nonlinearity", value: "sigmoid"))
+        // The caller's choice overrides what the file says, so the file loads when the caller decides.
+        #expect(try RNN(stateDict: dict, options: RNNLoadOptions(nonlinearity: .tanh)).configuration.nonlinearity == .tanh)
+    }
+
+    @Test func metadataContradictingTheTensorsIsAnError() throws {
+        var dict = try Self.valid()
+        dict.metadata["num_layers"] = "3"
+        #expect(Self.error(dict) == .badMetadata(key: "num_layers", value: "3"))
+    }
+
+    @Test func inputOfTheWrongWidthOrDTypeIsRefused() throws {
+        let rnn = try RNN(stateDict: Self.valid())
+        let width = rnn.configuration.inputSize
+        #expect(throws: RNNLoadError.self) { try rnn.forward(try Tensor(zeros: .float32, shape: [3, 1, width + 1])) }
+        #expect(throws: RNNLoadError.self) { try rnn.forward(try Tensor(zeros: .float64, shape: [3, 1, width])) }
+        #expect(throws: RNNLoadError.self) { try rnn.forward(try Tensor(zeros: .float32, shape: [3, width]), h0: try Tensor(zeros: .float32, shape: [4, 1, 2])) }
+        #expect(throws: RNNLoadError.self) { try rnn.forward(try Tensor(zeros: .float32, shape: [width])) }
+        #expect(throws: RNNLoadError.self) { try rnn.forward(try Tensor(zeros: .float32, shape: [0, 1, width])) }
+    }
+}
+
+/// A model exported here loads back with nothing to specify and computes the same.
+struct ExportTests {
+    @Test(arguments: TorchCase.all)
+    func exportReloadsWithNoOptionsAndTheSameOutputs(_ fixture: TorchCase) throws {
+        let rnn = try RNN(contentsOf: fixture.file("model.npz"), options: fixture.options)
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let inputs = try TensorFile.read(contentsOf: fixture.file("inputs.npz"))
+        let before = try rnn.forward(inputs["input"]!, h0: inputs["h0"])
+        for file in ["model.npz", "model.h5"] {
+            let url = folder.file(file)
+            try TensorFile.write(rnn.stateDict(), to: url)
+            let again = try RNN(contentsOf: url)
+            #expect(again.configuration == rnn.configuration)
+            #expect(again.prefix == rnn.prefix)
+            #expect(again.tensors == rnn.tensors)
+            let after = try again.forward(inputs["input"]!, h0: inputs["h0"])
+            #expect(after.output == before.output && after.hN == before.hN)
+        }
+        // tools/check_torch_exports.sh sets this to have PyTorch load what we export.
+        if let exportFolder = ProcessInfo.processInfo.environment["RNN_EXPORT_DIR"] {
+            let folder = URL(fileURLWithPath: exportFolder).appending(path: fixture.name)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try TensorFile.write(rnn.stateDict(), to: folder.appending(path: "model.npz"))
+            try TensorFile.write(rnn.stateDict(), to: folder.appending(path: "model.h5"), options: WriteOptions(nestedGroups: true))
+        }
+    }
+
+    @Test func exportKeepsPyTorchNamesInOrder() throws {
+        let rnn = try RNN(contentsOf: Repository.fixture("torch/prefix_encoder/model.npz"))
+        let names = rnn.stateDict().names
+        #expect(names.first == "encoder.rnn.weight_ih_l0")
+        #expect(Array(names.prefix(5).map { $0.replacingOccurrences(of: "encoder.rnn.", with: "") }) ==
+            ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse"])
+        #expect(rnn.stateDict(keepPrefix: false).names.first == "weight_ih_l0")
+        #expect(rnn.stateDict().metadata["prefix"] == "encoder.rnn")
+    }
+}

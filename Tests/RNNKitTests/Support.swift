@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+@testable import RNNKit
+
+enum Repository {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func fixture(_ relative: String) -> URL { root.appending(path: "Fixtures/" + relative) }
+}
+
+/// One case that tools/make_torch_fixtures.py ran through real PyTorch.
+struct TorchCase: Decodable, CustomTestStringConvertible, Sendable {
+    let name: String
+    let nonlinearity: String
+    let inputSize: Int
+    let hiddenSize: Int
+    let numLayers: Int
+    let bias: Bool
+    let bidirectional: Bool
+    let batchFirst: Bool
+    let unbatched: Bool
+    let hasH0: Bool
+    let dtype: String
+    let prefix: String
+    let noMetadata: Bool
+    let cell: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case name, nonlinearity, bias, bidirectional, unbatched, dtype, prefix, cell
+        case inputSize = "input_size", hiddenSize = "hidden_size", numLayers = "num_layers"
+        case batchFirst = "batch_first", hasH0 = "has_h0", noMetadata = "no_metadata"
+    }
+
+    var testDescription: String { name }
+    func file(_ name: String) -> URL { Repository.fixture("torch/\(self.name)/\(name)") }
+
+    /// What a user of this file must say: the fixtures record only the nonlinearity as metadata.
+    var options: RNNLoadOptions {
+        RNNLoadOptions(
+            prefix: prefix.isEmpty ? nil : prefix,
+            nonlinearity: noMetadata ? Nonlinearity(rawValue: nonlinearity) : nil,
+            batchFirst: batchFirst)
+    }
+
+    static let all: [TorchCase] = {
+        struct Cases: Decodable { let cases: [TorchCase] }
+        let data = try! Data(contentsOf: Repository.fixture("torch/cases.json"))
+        return try! JSONDecoder().decode(Cases.self, from: data).cases
+    }()
+}
+
+/// A fresh empty folder under the system's temporary directory.
+struct TemporaryFolder {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appending(path: "rnn-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    func file(_ name: String) -> URL { url.appending(path: name) }
+    func remove() { try? FileManager.default.removeItem(at: url) }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import Testing
+@testable import RNNKit
+
+/// Every case PyTorch computed (tools/make_torch_fixtures.py) is reproduced through the library, from NPZ and HDF5.
+///
+/// Tolerances are `Tolerance.default`: float64 within 1e-12 relative (+1e-14 absolute for values near 0);
+/// float32 within 1e-5 relative + 1e-6 absolute. Why those figures: see `Tolerance`.
+struct TorchParityTests {
+    @Test(arguments: TorchCase.all, ["model.npz", "model.h5"])
+    func forwardMatchesTorch(_ fixture: TorchCase, _ modelFile: String) throws {
+        let rnn = try RNN(contentsOf: fixture.file(modelFile), options: fixture.options)
+        #expect(rnn.configuration.inputSize == fixture.inputSize)
+        #expect(rnn.configuration.hiddenSize == fixture.hiddenSize)
+        #expect(rnn.configuration.numLayers == fixture.numLayers)
+        #expect(rnn.configuration.bidirectional == fixture.bidirectional)
+        #expect(rnn.configuration.bias == fixture.bias)
+        #expect(rnn.configuration.nonlinearity.rawValue == fixture.nonlinearity)
+        #expect(rnn.precision.dtype.rawValue == fixture.dtype)
+
+        let inputs = try TensorFile.read(contentsOf: fixture.file("inputs.npz"))
+        let expected = try TensorFile.read(contentsOf: fixture.file("expected.npz"))
+        #expect((inputs["h0"] != nil) == fixture.hasH0)
+        let result = try rnn.forward(inputs["input"]!, h0: inputs["h0"])
+        let tolerance = Tolerance.default(for: rnn.precision)
+        for (name, actual) in [("output", result.output), ("h_n", result.hN)] {
+            let comparison = try TensorComparison(actual: actual, expected: expected[name]!, atol: tolerance.atol, rtol: tolerance.rtol)
+            #expect(comparison.matches, "\(name): shape \(actual.shape) vs \(comparison.expectedShape), max abs \(comparison.maxAbsoluteError), max rel \(comparison.maxRelativeError), \(comparison.failing) failing")
+            #expect(actual.dtype == expected[name]!.dtype)
+        }
+    }
+}
