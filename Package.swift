@@ -7,6 +7,9 @@ let package = Package(
     products: [
         .library(name: "TensorIO", targets: ["TensorIO"]),
         .library(name: "RNNKit", targets: ["RNNKit"]),
+        .executable(name: "rnn-convert", targets: ["rnn-convert"]),
+        .executable(name: "rnn-verify", targets: ["rnn-verify"]),
+        .executable(name: "rnn-run", targets: ["rnn-run"]),
         .executable(name: "rnn-inspect", targets: ["rnn-inspect"]),
     ],
     dependencies: [
@@ -47,6 +50,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "rnn-convert", dependencies: ["RNNCommands"]),
+        .executableTarget(name: "rnn-verify", dependencies: ["RNNCommands"]),
+        .executableTarget(name: "rnn-run", dependencies: ["RNNCommands"]),
         .executableTarget(name: "rnn-inspect", dependencies: ["RNNCommands"]),
         .testTarget(
             name: "TensorIOTests",
@@ -59,7 +65,7 @@ let package = Package(
         .testTarget(
             name: "RNNCommandsTests",
             // The executables are dependencies so that `swift test` builds them for the end-to-end tests.
-            dependencies: ["RNNCommands", "rnn-inspect"]
+            dependencies: ["RNNCommands", "rnn-convert", "rnn-verify", "rnn-run", "rnn-inspect"]
         ),
     ]
 )

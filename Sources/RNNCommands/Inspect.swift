@@ -1,45 +1,71 @@
 import ArgumentParser
 import Foundation
-import TensorIO
+import RNNKit
 
-/// `rnn-inspect FILE`: lists a tensor file's tensors (name, dtype, shape, bytes) and its metadata.
+/// `rnn-inspect FILE`: lists a tensor file's tensors and metadata, then the RNN modules in it.
 public struct Inspect: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnn-inspect",
-        abstract: "List the tensors and metadata of an NPY, NPZ or HDF5 file.",
+        abstract: "List the tensors, metadata and RNN modules of an NPY, NPZ or HDF5 file.",
         discussion: """
             Examples:
               rnn-inspect model.h5
-              rnn-inspect weights.npz
+              rnn-inspect checkpoint.npz --json
+              rnn-inspect checkpoint.npz --prefix decoder.rnn --nonlinearity relu
             """)
 
     @Argument(help: "The file to inspect (.npy, .npz, .h5/.hdf5; the format is read from its first bytes).")
     var file: String
 
+    @Flag(help: "Print everything as one JSON object.")
+    var json = false
+
+    @OptionGroup var options: ModelOptions
+
     public init() {}
 
     public func run() throws {
         let url = URL(fileURLWithPath: file)
-        let stateDict = try TensorFile.read(contentsOf: url)
         let format = try TensorFile.format(of: url)
-        print(InspectReport(file: file, format: format.name, stateDict: stateDict).text)
+        let stateDict = try format.read(contentsOf: url)
+        let report = InspectReport(file: file, format: format.name, stateDict: stateDict, options: options.loadOptions)
+        print(json ? report.json : report.text)
     }
 }
 
-/// The text `rnn-inspect` prints, kept apart from the command so tests can check it.
+/// What `rnn-inspect` prints, kept apart from the command so tests can check it.
 public struct InspectReport {
     public let file: String
     public let format: String
     public let stateDict: StateDict
+    /// Each RNN module (or the one chosen by prefix) and its configuration, or why it cannot load.
+    public let modules: [(prefix: String, result: Result<RNN, RNNLoadError>)]
+    /// Why no module was listed, when none was.
+    public let noModuleReason: RNNLoadError?
 
-    /// A report about `stateDict`, read from `file` in `format`.
-    public init(file: String, format: String, stateDict: StateDict) {
+    /// A report about `stateDict`, read from `file` in `format`; modules are loaded with `options`.
+    public init(file: String, format: String, stateDict: StateDict, options: RNNLoadOptions = RNNLoadOptions()) {
         self.file = file
         self.format = format
         self.stateDict = stateDict
+        let prefixes = options.prefix.map { [$0.hasSuffix(".") ? String($0.dropLast()) : $0] } ?? RNNModuleFinder.prefixes(in: stateDict.names)
+        var modules: [(String, Result<RNN, RNNLoadError>)] = []
+        var reason: RNNLoadError?
+        for prefix in prefixes {
+            var moduleOptions = options
+            moduleOptions.prefix = prefix
+            do {
+                modules.append((prefix, .success(try RNN(stateDict: stateDict, options: moduleOptions))))
+            } catch let error as RNNLoadError {
+                if case .prefixNotFound = error { reason = error } else { modules.append((prefix, .failure(error))) }
+            } catch {}
+        }
+        if prefixes.isEmpty { reason = .noRNN }
+        self.modules = modules
+        self.noModuleReason = modules.isEmpty ? reason : nil
     }
 
-    /// A header line, an aligned table of tensors, then the metadata.
+    /// A header line, an aligned table of tensors, the metadata, then the RNN modules.
     public var text: String {
         let count = stateDict.tensors.count
         var lines = ["\(file): \(format), \(count) \(count == 1 ? "tensor" : "tensors"), \(stateDict.byteCount) bytes"]
@@ -61,6 +87,44 @@ public struct InspectReport {
             lines.append("metadata:")
             for (key, value) in stateDict.metadata { lines.append("  \(key) = \(value)") }
         }
+        if let noModuleReason {
+            lines.append("RNN modules: none: \(noModuleReason)")
+        } else {
+            lines.append("RNN modules:")
+            for (prefix, result) in modules {
+                let name = prefix.isEmpty ? "(no prefix)" : prefix
+                switch result {
+                case .success(let rnn): lines.append("  \(name): \(rnn.configuration), \(rnn.dtype)")
+                case .failure(let error): lines.append("  \(name): not usable: \(error)")
+                }
+            }
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// The same as one JSON object.
+    public var json: String {
+        var object: [String: Any] = [
+            "file": file, "format": format, "bytes": stateDict.byteCount,
+            "tensors": stateDict.tensors.map { name, tensor in
+                ["name": name, "dtype": tensor.dtype.rawValue, "shape": tensor.shape, "bytes": tensor.byteCount] as [String: Any]
+            },
+            "metadata": Dictionary(uniqueKeysWithValues: stateDict.metadata.elements.map { ($0.key, $0.value) }),
+            "rnn_modules": modules.map { prefix, result -> [String: Any] in
+                switch result {
+                case .success(let rnn):
+                    let c = rnn.configuration
+                    return ["prefix": prefix, "usable": true, "dtype": rnn.dtype.rawValue, "configuration": [
+                        "mode": rnn.isCell ? "rnn_cell" : "rnn", "nonlinearity": c.nonlinearity.rawValue,
+                        "input_size": c.inputSize, "hidden_size": c.hiddenSize, "num_layers": c.numLayers,
+                        "bias": c.bias, "bidirectional": c.bidirectional, "batch_first": c.batchFirst, "dropout": c.dropout,
+                    ] as [String: Any]]
+                case .failure(let error):
+                    return ["prefix": prefix, "usable": false, "error": error.description]
+                }
+            },
+        ]
+        if let noModuleReason { object["no_rnn_reason"] = noModuleReason.description }
+        return JSONText.encode(object)
     }
 }

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import RNNKit
+
+/// `rnn-run MODEL INPUTS -o OUT`: runs the RNN on `input` (and `h0`) and writes `output` and `h_n`.
+public struct Run: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "rnn-run",
+        abstract: "Run a PyTorch RNN on inputs and write output and h_n.",
+        discussion: """
+            INPUTS holds `input` (or `x`) and optionally `h0` (or `hx`); OUT receives `output` and `h_n` in the
+            model's compute precision (float64 for float64 weights, else float32). OUT is written atomically.
+
+            Examples:
+              rnn-run model.npz inputs.npz -o outputs.npz
+              rnn-run model.h5 inputs.h5 -o outputs.h5 --batch-first --force
+            """)
+
+    @Argument(help: "The model file (.npz, .h5/.hdf5).")
+    var model: String
+
+    @Argument(help: "The inputs: `input` (alias `x`), optional `h0` (alias `hx`).")
+    var inputs: String
+
+    @Option(name: .shortAndLong, help: "The output file (.npz or .h5).")
+    var output: String
+
+    @Flag(help: "Replace OUT if it exists.")
+    var force = false
+
+    @OptionGroup var options: ModelOptions
+
+    public init() {}
+
+    public func run() throws {
+        guard TensorFile.format(forExtension: URL(fileURLWithPath: output)) != nil else {
+            throw ValidationError("-o \(output): the extension must be .npz, .h5 or .hdf5")
+        }
+        try CommandSupport.checkOverwrite(output, force: force)
+        let progress = Progress(command: "rnn-run", bytes: CommandSupport.size(of: model), quiet: options.quiet)
+        progress.step("loading \(model)")
+        let rnn = try CommandSupport.model(CommandSupport.read(model), from: model, options: options.loadOptions)
+        progress.step("running")
+        let result = try RunInputs(path: inputs).forward(rnn)
+        progress.step("writing \(output)")
+        try CommandSupport.write(StateDict(tensors: ["output": result.output, "h_n": result.hN]), to: output)
+        progress.done()
+    }
+}
+
+/// The `input` and `h0` tensors of an inputs file, by their names or PyTorch's aliases.
+struct RunInputs {
+    let path: String
+    let input: Tensor
+    let h0: Tensor?
+
+    init(path: String) throws {
+        self.path = path
+        let dict = try CommandSupport.read(path)
+        guard let input = dict["input"] ?? dict["x"] else {
+            throw CommandFailure("\(path): no tensor named \"input\" (or \"x\"); found: \(dict.names.joined(separator: ", "))")
+        }
+        self.input = input
+        self.h0 = dict["h0"] ?? dict["hx"]
+    }
+
+    /// Runs `rnn`, attributing shape and dtype problems to this file.
+    func forward(_ rnn: RNN) throws -> RNNOutput {
+        do {
+            return try rnn.forward(input, h0: h0)
+        } catch let error as RNNLoadError {
+            throw CommandFailure("\(path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+@testable import RNNCommands
+
+/// tools/check_cli.py drives the built commands over every torch fixture and reads their output with numpy and
+/// h5py; it needs the environment `tools/setup.sh` creates (or `RNN_PYTHON`), and fails rather than skips without it.
+struct CommandScriptTests {
+    @Test func everyCommandKeepsItsContractWithNumpyAndH5py() throws {
+        let python = ProcessInfo.processInfo.environment["RNN_PYTHON"] ?? Repository.root.appending(path: "tools/.venv/bin/python").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [Repository.root.appending(path: "tools/check_cli.py").path,
+                             try Repository.executable("rnn-convert").deletingLastPathComponent().path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("exit-code contract OK"), "\(text)")
+    }
+}
+
+struct ConvertTests {
+    @Test func defaultOutputIsTheOtherFormatBesideTheInput() throws {
+        let h5 = Repository.fixture("torch/l1_bi_relu_f32/model.h5").path
+        let npz = Repository.fixture("torch/l1_bi_relu_f32/model.npz").path
+        #expect(try Convert.parse([h5]).destination() == String(h5.dropLast(2)) + "npz")
+        #expect(try Convert.parse([npz]).destination() == String(npz.dropLast(3)) + "h5")
+        #expect(try Convert.parse([npz, "--to", "npz"]).destination() == npz)
+        #expect(try Convert.parse([npz, "-o", "x.h5"]).destination() == "x.h5")
+    }
+
+    @Test func contradictoryOutputAndFormatIsAUsageError() {
+        #expect(throws: (any Error).self) { try Convert.parse(["m.npz", "-o", "x.h5", "--to", "npz"]) }
+        #expect(throws: (any Error).self) { try Convert.parse(["m.npz", "--dtype", "int8"]) }
+    }
+
+    @Test func summaryIsOneLineNamingBothFilesAndTheConfiguration() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "convert-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appending(path: "enc.npz").path
+        let result = try run("rnn-convert", [Repository.fixture("torch/prefix_encoder/model.h5").path, "-o", out, "--strip-prefix", "--compress"])
+        #expect(result.status == 0, "\(result.error)")
+        let lines = result.output.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(lines[0].contains("→ \(out) (NPZ, 16 tensors, float32, 3 other tensors left out): encoder.rnn = RNN(3, 5, num_layers=2"))
+        let inspect = try run("rnn-inspect", [out])
+        #expect(inspect.output.contains("\n  weight_ih_l0 "))
+        #expect(inspect.output.contains("  prefix = \n"))
+    }
+}
+
+struct VerifyTests {
+    @Test func mismatchExitsOneAndNamesTheWorstElement() throws {
+        let model = Repository.fixture("torch/l1_uni_tanh_h0_f32/model.npz").path
+        let inputs = Repository.fixture("torch/l1_uni_tanh_h0_f32/inputs.npz").path
+        let result = try run("rnn-verify", [model, inputs, inputs.replacingOccurrences(of: "inputs", with: "expected"), "--nonlinearity", "relu"])
+        #expect(result.status == 1)
+        #expect(result.output.contains("worst at ["))
+        #expect(result.output.hasSuffix("MISMATCH (float32, atol 1e-06, rtol 1e-05)\n"))
+    }
+
+    @Test func toleranceOptionsAreHonoured() throws {
+        let folder = "torch/l1_uni_tanh_h0_f32/"
+        let args = [Repository.fixture(folder + "model.npz").path, Repository.fixture(folder + "inputs.npz").path,
+                    Repository.fixture(folder + "expected.npz").path]
+        #expect(try run("rnn-verify", args).status == 0)
+        #expect(try run("rnn-verify", args + ["--atol", "0", "--rtol", "0"]).status == 1)
+    }
+}

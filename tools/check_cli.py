@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""End-to-end check of the command-line tools with the tools users already have (numpy, h5py).
+
+Usage: check_cli.py BIN_DIR   (the folder holding rnn-convert, rnn-run, rnn-verify, rnn-inspect)
+
+For every case in Fixtures/torch: rnn-convert NPZ -> HDF5 -> NPZ, each output read with h5py / numpy and
+compared with the source tensors exactly (names, dtypes, bytes) plus the configuration metadata; rnn-run's
+outputs compared with torch's expected outputs (numpy.allclose, the README's tolerances); rnn-verify exits 0.
+Then the contract: overwrite without --force exits 2 and leaves the old file byte-identical, and every exit
+code (0, 1, 2, 64) occurs where it should. Prints one line per problem; exits 1 if any.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from tensor_files import read_h5, read_npz  # same folder
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TORCH = os.path.join(ROOT, "Fixtures", "torch")
+problems = []
+
+
+def problem(text):
+    problems.append(text)
+    print("FAIL: " + text)
+
+
+def run(bin_dir, tool, *args):
+    return subprocess.run([os.path.join(bin_dir, tool), *args], capture_output=True, text=True, timeout=120)
+
+
+def same_tensors(label, got, source):
+    for name, arr in got.items():
+        if name not in source:
+            problem(f"{label}: tensor {name} is not in the source")
+        elif arr.dtype != source[name].dtype or arr.shape != source[name].shape or arr.tobytes() != source[name].tobytes():
+            problem(f"{label}: tensor {name} differs from the source")
+    if not got:
+        problem(f"{label}: no tensors")
+
+
+def check_case(bin_dir, case, work):
+    name = case["name"]
+    folder = os.path.join(TORCH, name)
+    flags = []
+    if case["prefix"]:
+        flags += ["--prefix", case["prefix"]]
+    if case["no_metadata"]:
+        flags += ["--nonlinearity", case["nonlinearity"]]
+    if case["batch_first"] and not case["unbatched"]:
+        flags += ["--batch-first"]
+    source, _ = read_npz(os.path.join(folder, "model.npz"))
+    h5 = os.path.join(work, name + ".h5")
+    back = os.path.join(work, name + ".npz")
+    r = run(bin_dir, "rnn-convert", os.path.join(folder, "model.npz"), "-o", h5, *flags)
+    if r.returncode != 0:
+        return problem(f"{name}: rnn-convert to HDF5 exited {r.returncode}: {r.stderr.strip()}")
+    r = run(bin_dir, "rnn-convert", h5, "-o", back)  # no flags: the HDF5 file carries its configuration
+    if r.returncode != 0:
+        return problem(f"{name}: rnn-convert back to NPZ exited {r.returncode}: {r.stderr.strip()}")
+    for label, (tensors, meta) in [("h5", read_h5(h5)), ("npz", read_npz(back))]:
+        same_tensors(f"{name} {label}", tensors, source)
+        for key, want in [("nonlinearity", case["nonlinearity"]), ("hidden_size", str(case["hidden_size"])),
+                          ("num_layers", str(case["num_layers"])), ("prefix", case["prefix"])]:
+            if meta.get(key) != want:
+                problem(f"{name} {label}: metadata {key} = {meta.get(key)!r}, expected {want!r}")
+    out = os.path.join(work, name + ".out.npz")
+    r = run(bin_dir, "rnn-run", back, os.path.join(folder, "inputs.npz"), "-o", out)
+    if r.returncode != 0:
+        return problem(f"{name}: rnn-run exited {r.returncode}: {r.stderr.strip()}")
+    got, _ = read_npz(out)
+    want, _ = read_npz(os.path.join(folder, "expected.npz"))
+    rtol, atol = (1e-12, 1e-14) if case["dtype"] == "float64" else (1e-5, 1e-6)
+    for key in ("output", "h_n"):
+        if got[key].dtype != want[key].dtype or got[key].shape != want[key].shape \
+                or not np.allclose(got[key], want[key], rtol=rtol, atol=atol):
+            problem(f"{name}: rnn-run's {key} differs from torch's")
+    r = run(bin_dir, "rnn-verify", back, os.path.join(folder, "inputs.npz"), os.path.join(folder, "expected.npz"))
+    if r.returncode != 0 or "VERIFIED" not in r.stdout:
+        problem(f"{name}: rnn-verify exited {r.returncode}: {r.stdout.strip()} {r.stderr.strip()}")
+
+
+def expect_exit(label, result, code, stderr_start=None):
+    if result.returncode != code:
+        problem(f"{label}: exit {result.returncode}, expected {code} ({result.stderr.strip()[:200]})")
+    if stderr_start is not None and code == 2:
+        lines = result.stderr.strip().splitlines()
+        if len(lines) != 1 or not lines[0].startswith("error: " + stderr_start):
+            problem(f"{label}: stderr is not one line starting with 'error: {stderr_start}': {result.stderr!r}")
+
+
+def check_contract(bin_dir, work):
+    case = os.path.join(TORCH, "l2_bi_relu_f32")
+    model, inputs, expected = (os.path.join(case, f) for f in ("model.npz", "inputs.npz", "expected.npz"))
+    # Overwrite without --force: exit 2 and the old file untouched; with --force it is replaced.
+    target = os.path.join(work, "existing.h5")
+    with open(target, "wb") as f:
+        f.write(b"old contents")
+    expect_exit("overwrite without --force", run(bin_dir, "rnn-convert", model, "-o", target), 2, target)
+    if open(target, "rb").read() != b"old contents":
+        problem("overwrite without --force changed the existing file")
+    expect_exit("overwrite with --force", run(bin_dir, "rnn-convert", model, "-o", target, "--force"), 0)
+    run_target = os.path.join(work, "existing.npz")
+    shutil.copy(target, run_target)
+    before = open(run_target, "rb").read()
+    expect_exit("rnn-run over an existing file", run(bin_dir, "rnn-run", model, inputs, "-o", run_target), 2, run_target)
+    if open(run_target, "rb").read() != before:
+        problem("rnn-run without --force changed the existing file")
+    if sorted(os.listdir(work)) != sorted(set(os.listdir(work))) or any(".tmp-" in n for n in os.listdir(work)):
+        problem("a temporary file was left behind")
+
+    # Exit 1: a verification mismatch (another case's expected outputs).
+    other = os.path.join(TORCH, "l2_bi_tanh_bf_h0_f32", "expected.npz")
+    expect_exit("rnn-verify mismatch", run(bin_dir, "rnn-verify", model, inputs, other), 1)
+    # Exit 2: unreadable, malformed, not a model, shapes that do not fit, missing output.
+    truncated = os.path.join(work, "truncated.npz")
+    with open(model, "rb") as f:
+        data = f.read()
+    with open(truncated, "wb") as f:
+        f.write(data[: len(data) // 2])
+    expect_exit("missing model", run(bin_dir, "rnn-verify", os.path.join(work, "nope.npz"), inputs, expected), 2, os.path.join(work, "nope.npz"))
+    expect_exit("truncated model", run(bin_dir, "rnn-convert", truncated, "-o", os.path.join(work, "t.h5")), 2, truncated)
+    not_model = os.path.join(ROOT, "Fixtures", "formats", "npz", "stored.npz")
+    expect_exit("not a model", run(bin_dir, "rnn-convert", not_model, "-o", os.path.join(work, "n.h5")), 2, not_model)
+    wrong_inputs = os.path.join(TORCH, "l1_uni_tanh_h0_f32", "inputs.npz")
+    expect_exit("inputs that do not fit", run(bin_dir, "rnn-run", model, wrong_inputs, "-o", os.path.join(work, "w.npz")), 2, wrong_inputs)
+    expect_exit("expected without output", run(bin_dir, "rnn-verify", model, inputs, inputs), 2, inputs)
+    two = os.path.join(TORCH, "two_rnns", "model.npz")
+    expect_exit("several modules without --prefix", run(bin_dir, "rnn-convert", two, "-o", os.path.join(work, "two.h5")), 2, two)
+    expect_exit("bfloat16 to NPZ", run(bin_dir, "rnn-convert", model, "--dtype", "bfloat16", "-o", os.path.join(work, "bf.npz")), 2)
+    # Exit 64: usage errors keep swift-argument-parser's behaviour.
+    expect_exit("missing argument", run(bin_dir, "rnn-verify", model), 64)
+    expect_exit("bad nonlinearity", run(bin_dir, "rnn-run", model, inputs, "-o", "x.npz", "--nonlinearity", "sigmoid"), 64)
+    # JSON outputs parse.
+    for tool, args in [("rnn-inspect", [model, "--json"]), ("rnn-verify", [model, inputs, expected, "--json"])]:
+        r = run(bin_dir, tool, *args)
+        try:
+            json.loads(r.stdout)
+        except ValueError:
+            problem(f"{tool} --json did not print one JSON object: {r.stdout[:200]!r}")
+    # --dtype float16 to HDF5: h5py reads float16 values equal to numpy's own rounding.
+    half = os.path.join(work, "half.h5")
+    expect_exit("--dtype float16", run(bin_dir, "rnn-convert", model, "--dtype", "float16", "-o", half), 0)
+    tensors, _ = read_h5(half)
+    source, _ = read_npz(model)
+    for k, v in tensors.items():
+        if v.dtype != np.float16 or v.tobytes() != source[k].astype(np.float16).tobytes():
+            problem(f"--dtype float16: {k} is not numpy's float16 rounding of the source")
+
+
+def main():
+    bin_dir = sys.argv[1]
+    with open(os.path.join(TORCH, "cases.json")) as f:
+        cases = json.load(f)["cases"]
+    work = tempfile.mkdtemp(prefix="rnn-cli-")
+    try:
+        for case in cases:
+            check_case(bin_dir, case, work)
+        contract = os.path.join(work, "contract")
+        os.makedirs(contract)
+        check_contract(bin_dir, contract)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if problems:
+        print(f"cli: {len(problems)} problems")
+        sys.exit(1)
+    print(f"cli: {len(cases)} cases and the exit-code contract OK")
+
+
+if __name__ == "__main__":
+    main()
