@@ -50,7 +50,7 @@ def check_case(bin_dir, case, work):
     flags = []
     if case["prefix"]:
         flags += ["--prefix", case["prefix"]]
-    if case["no_metadata"]:
+    if case["no_metadata"] and case["nonlinearity"]:
         flags += ["--nonlinearity", case["nonlinearity"]]
     if case["batch_first"] and not case["unbatched"]:
         flags += ["--batch-first"]
@@ -65,8 +65,14 @@ def check_case(bin_dir, case, work):
         return problem(f"{name}: rnn-convert back to NPZ exited {r.returncode}: {r.stderr.strip()}")
     for label, (tensors, meta) in [("h5", read_h5(h5)), ("npz", read_npz(back))]:
         same_tensors(f"{name} {label}", tensors, source)
-        for key, want in [("nonlinearity", case["nonlinearity"]), ("hidden_size", str(case["hidden_size"])),
-                          ("num_layers", str(case["num_layers"])), ("prefix", case["prefix"])]:
+        expected_meta = [("mode", case.get("mode", "rnn") + ("_cell" if case["cell"] else "")),
+                         ("hidden_size", str(case["hidden_size"])), ("num_layers", str(case["num_layers"])),
+                         ("prefix", case["prefix"])]
+        if case.get("mode", "rnn") == "rnn":
+            expected_meta.append(("nonlinearity", case["nonlinearity"]))
+        if case.get("mode") == "lstm":
+            expected_meta.append(("proj_size", str(case.get("proj_size", 0))))
+        for key, want in expected_meta:
             if meta.get(key) != want:
                 problem(f"{name} {label}: metadata {key} = {meta.get(key)!r}, expected {want!r}")
     out = os.path.join(work, name + ".out.npz")
@@ -76,7 +82,10 @@ def check_case(bin_dir, case, work):
     got, _ = read_npz(out)
     want, _ = read_npz(os.path.join(folder, "expected.npz"))
     rtol, atol = (1e-12, 1e-14) if case["dtype"] == "float64" else (1e-5, 1e-6)
-    for key in ("output", "h_n"):
+    for key in [k for k in ("output", "h_n", "c_n") if k in want]:
+        if key not in got:
+            problem(f"{name}: rnn-run wrote no {key}")
+            continue
         if got[key].dtype != want[key].dtype or got[key].shape != want[key].shape \
                 or not np.allclose(got[key], want[key], rtol=rtol, atol=atol):
             problem(f"{name}: rnn-run's {key} differs from torch's")

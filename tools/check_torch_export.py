@@ -4,23 +4,27 @@
 Usage:  tools/.venv-torch/bin/python tools/check_torch_export.py MODEL INPUTS EXPECTED [--prefix P]
 
 MODEL     .npz (tensors + `__metadata__` JSON string) or .h5 (datasets, groups flattened with '.',
-          metadata as root string attributes). The metadata must give torch.nn.RNN's constructor
-          arguments as strings: mode ("rnn"), nonlinearity, input_size, hidden_size, num_layers,
-          bias, bidirectional, batch_first ("true"/"false"), dropout (e.g. "0.0"), and prefix (the
-          module prefix of the keys, "" when none).
-INPUTS    .npz with `input` and optionally `h0`.
-EXPECTED  .npz with `output` and `h_n`.
+          metadata as root string attributes). The metadata must give the torch module's
+          constructor arguments as strings: mode ("rnn", "lstm" or "gru"), input_size, hidden_size,
+          num_layers, bias, bidirectional, batch_first ("true"/"false"), dropout (e.g. "0.0"), and
+          prefix (the module prefix of the keys, "" when none); plus nonlinearity ("tanh"/"relu")
+          for rnn only, and proj_size (an integer, "0" when none) for lstm only.
+INPUTS    .npz with `input`, optionally `h0`, `c0` (lstm; h0 and c0 come together) and `lengths`
+          (one per batch element, any order).
+EXPECTED  .npz with `output` and `h_n`, and `c_n` for lstm.
 --prefix  overrides the metadata's prefix ("" for none).
 
-Builds torch.nn.RNN from the metadata (dtype from the tensors), loads the tensors under the prefix
-with load_state_dict(strict=True), runs it on INPUTS and compares with EXPECTED using torch.allclose
-(float32: rtol=1e-5, atol=1e-6; float64: rtol=1e-12, atol=1e-14; the looser one when the model and the
-expected outputs differ in dtype). Prints "export OK: MODEL" and exits 0, else prints the problem and
-exits 1.
+Builds torch.nn.RNN / nn.LSTM(..., proj_size=P) / nn.GRU from the metadata (dtype from the tensors),
+loads the tensors under the prefix with load_state_dict(strict=True), runs it on INPUTS (with
+`lengths`: pack_padded_sequence(enforce_sorted=False), the module, then
+pad_packed_sequence(total_length=T)) and compares with EXPECTED using torch.allclose (float32:
+rtol=1e-5, atol=1e-6; float64: rtol=1e-12, atol=1e-14; the looser one when the model and the expected
+outputs differ in dtype). Prints "export OK: MODEL" and exits 0, else prints the problem and exits 1.
 """
 import argparse
 import json
 import sys
+import warnings
 
 import h5py
 import numpy as np
@@ -29,8 +33,9 @@ import torch
 from tensor_files import read_model  # noqa: E402  (same folder)
 
 TOLERANCES = {torch.float32: (1e-5, 1e-6), torch.float64: (1e-12, 1e-14)}
-REQUIRED = ["mode", "nonlinearity", "input_size", "hidden_size", "num_layers", "bias", "bidirectional",
-            "batch_first", "dropout", "prefix"]
+REQUIRED = ["mode", "input_size", "hidden_size", "num_layers", "bias", "bidirectional", "batch_first",
+            "dropout", "prefix"]
+MODES = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 
 
 class CheckError(Exception):
@@ -51,28 +56,47 @@ def parse_int(key, value):
 
 
 def build_rnn(metadata, dtype):
+    """(module, mode) from the metadata."""
     missing = [k for k in REQUIRED if k not in metadata]
+    mode = metadata.get("mode")
+    if mode == "rnn" and "nonlinearity" not in metadata:
+        missing.append("nonlinearity")
+    if mode == "lstm" and "proj_size" not in metadata:
+        missing.append("proj_size")
     if missing:
         raise CheckError(f"metadata lacks {', '.join(missing)} (has {json.dumps(metadata)})")
-    if metadata["mode"] != "rnn":
-        raise CheckError(f"metadata mode={metadata['mode']!r}: only \"rnn\" is checked")
-    if metadata["nonlinearity"] not in ("tanh", "relu"):
-        raise CheckError(f"metadata nonlinearity={metadata['nonlinearity']!r}: want tanh or relu")
+    if mode not in MODES:
+        raise CheckError(f"metadata mode={mode!r}: want rnn, lstm or gru")
+    kw = {}
+    if mode == "rnn":
+        if metadata["nonlinearity"] not in ("tanh", "relu"):
+            raise CheckError(f"metadata nonlinearity={metadata['nonlinearity']!r}: want tanh or relu")
+        kw["nonlinearity"] = metadata["nonlinearity"]
+    elif "nonlinearity" in metadata:
+        raise CheckError(f"metadata nonlinearity={metadata['nonlinearity']!r}: only for mode rnn, not {mode}")
+    if mode == "lstm":
+        kw["proj_size"] = parse_int("proj_size", metadata["proj_size"])
+    elif "proj_size" in metadata:
+        raise CheckError(f"metadata proj_size={metadata['proj_size']!r}: only for mode lstm, not {mode}")
     try:
         dropout = float(metadata["dropout"])
     except ValueError:
         raise CheckError(f"metadata dropout={metadata['dropout']!r}: want a number") from None
-    return torch.nn.RNN(
-        input_size=parse_int("input_size", metadata["input_size"]),
-        hidden_size=parse_int("hidden_size", metadata["hidden_size"]),
-        num_layers=parse_int("num_layers", metadata["num_layers"]),
-        nonlinearity=metadata["nonlinearity"],
-        bias=parse_bool("bias", metadata["bias"]),
-        batch_first=parse_bool("batch_first", metadata["batch_first"]),
-        dropout=dropout,
-        bidirectional=parse_bool("bidirectional", metadata["bidirectional"]),
-        dtype=dtype,
-    ).eval()
+    try:
+        module = MODES[mode](
+            input_size=parse_int("input_size", metadata["input_size"]),
+            hidden_size=parse_int("hidden_size", metadata["hidden_size"]),
+            num_layers=parse_int("num_layers", metadata["num_layers"]),
+            bias=parse_bool("bias", metadata["bias"]),
+            batch_first=parse_bool("batch_first", metadata["batch_first"]),
+            dropout=dropout,
+            bidirectional=parse_bool("bidirectional", metadata["bidirectional"]),
+            dtype=dtype,
+            **kw,
+        ).eval()
+    except ValueError as e:  # e.g. proj_size >= hidden_size, negative sizes
+        raise CheckError(f"torch rejects the metadata ({json.dumps(metadata)}): {e}") from None
+    return module, mode
 
 
 def state_dict_under(tensors, prefix):
@@ -101,7 +125,7 @@ def check(model_path, inputs_path, expected_path, prefix_override):
         raise CheckError(f"RNN tensors must all be float32 or all float64, got {sorted(dtypes)}")
     dtype = {"float32": torch.float32, "float64": torch.float64}[dtypes.pop()]
 
-    rnn = build_rnn(metadata, dtype)
+    rnn, mode = build_rnn(metadata, dtype)
     sd = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd_np.items()}
     try:
         rnn.load_state_dict(sd, strict=True)
@@ -113,22 +137,38 @@ def check(model_path, inputs_path, expected_path, prefix_override):
             raise CheckError(f"{inputs_path} has no 'input'")
         x = torch.from_numpy(z["input"]).to(dtype)
         h0 = torch.from_numpy(z["h0"]).to(dtype) if "h0" in z.files else None
+        c0 = torch.from_numpy(z["c0"]).to(dtype) if "c0" in z.files else None
+        lengths = torch.from_numpy(z["lengths"]).to(torch.int64) if "lengths" in z.files else None
+    if mode == "lstm" and (h0 is None) != (c0 is None):
+        raise CheckError(f"{inputs_path}: an LSTM needs both h0 and c0 or neither")
+    if mode != "lstm" and c0 is not None:
+        raise CheckError(f"{inputs_path} has c0, but mode is {mode}")
+    keys = ("output", "h_n", "c_n") if mode == "lstm" else ("output", "h_n")
     with np.load(expected_path, allow_pickle=False) as z:
-        for k in ("output", "h_n"):
+        for k in keys:
             if k not in z.files:
                 raise CheckError(f"{expected_path} has no {k!r}")
-        expected = {k: torch.from_numpy(z[k]) for k in ("output", "h_n")}
+        expected = {k: torch.from_numpy(z[k]) for k in keys}
 
+    hx = None if h0 is None else ((h0, c0) if mode == "lstm" else h0)
     torch.set_num_threads(1)
     with torch.no_grad():
         try:
-            output, h_n = rnn(x) if h0 is None else rnn(x, h0)
-        except RuntimeError as e:
+            if lengths is None:
+                output, state = rnn(x, hx)
+            else:
+                total_length = x.shape[1 if rnn.batch_first else 0]
+                packed = torch.nn.utils.rnn.pack_padded_sequence(
+                    x, lengths, batch_first=rnn.batch_first, enforce_sorted=False)
+                out_packed, state = rnn(packed, hx)
+                output, _ = torch.nn.utils.rnn.pad_packed_sequence(
+                    out_packed, batch_first=rnn.batch_first, total_length=total_length)
+        except (RuntimeError, ValueError, IndexError) as e:
             raise CheckError(f"forward failed: {e}") from None
-    got = {"output": output, "h_n": h_n}
+    got = dict(zip(keys, (output, *state) if mode == "lstm" else (output, state)))
 
     problems = []
-    for k in ("output", "h_n"):
+    for k in keys:
         want = expected[k]
         if want.dtype not in TOLERANCES:
             problems.append(f"{k}: expected dtype {want.dtype} is not float32/float64")
@@ -157,6 +197,8 @@ def main():
     ap.add_argument("expected")
     ap.add_argument("--prefix", default=None, help="module prefix of the keys (overrides the metadata)")
     args = ap.parse_args()
+    # LSTM with proj_size falls back from oneDNN to torch's default kernel; nothing to act on
+    warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
     try:
         check(args.model, args.inputs, args.expected, args.prefix)
     except (CheckError, OSError, ValueError, KeyError) as e:

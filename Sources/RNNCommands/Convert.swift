@@ -6,7 +6,7 @@ import RNNKit
 public struct Convert: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnn-convert",
-        abstract: "Validate a PyTorch RNN and write it as NPZ or HDF5 with its configuration.",
+        abstract: "Validate a PyTorch RNN, LSTM or GRU and write it as NPZ or HDF5 with its configuration.",
         discussion: """
             The RNN module is loaded and checked completely before anything is written; only its tensors are
             written (PyTorch's names, prefix kept unless --strip-prefix), with the configuration as metadata so

@@ -113,12 +113,15 @@ public struct InspectReport {
             "rnn_modules": modules.map { prefix, result -> [String: Any] in
                 switch result {
                 case .success(let rnn):
-                    let c = rnn.configuration
-                    return ["prefix": prefix, "usable": true, "dtype": rnn.dtype.rawValue, "configuration": [
-                        "mode": rnn.isCell ? "rnn_cell" : "rnn", "nonlinearity": c.nonlinearity.rawValue,
-                        "input_size": c.inputSize, "hidden_size": c.hiddenSize, "num_layers": c.numLayers,
-                        "bias": c.bias, "bidirectional": c.bidirectional, "batch_first": c.batchFirst, "dropout": c.dropout,
-                    ] as [String: Any]]
+                    var configuration: [String: Any] = [:]
+                    for (key, value) in rnn.metadata where key != "prefix" {
+                        // The metadata's strings, typed back: numbers as numbers, "true"/"false" as booleans.
+                        if let number = Int(value) { configuration[key] = number }
+                        else if let number = Double(value) { configuration[key] = number }
+                        else if value == "true" || value == "false" { configuration[key] = value == "true" }
+                        else { configuration[key] = value }
+                    }
+                    return ["prefix": prefix, "usable": true, "dtype": rnn.dtype.rawValue, "configuration": configuration]
                 case .failure(let error):
                     return ["prefix": prefix, "usable": false, "error": error.description]
                 }

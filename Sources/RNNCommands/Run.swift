@@ -6,10 +6,12 @@ import RNNKit
 public struct Run: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnn-run",
-        abstract: "Run a PyTorch RNN on inputs and write output and h_n.",
+        abstract: "Run a PyTorch RNN, LSTM or GRU on inputs and write output, h_n (and c_n).",
         discussion: """
-            INPUTS holds `input` (or `x`) and optionally `h0` (or `hx`); OUT receives `output` and `h_n` in the
-            model's compute precision (float64 for float64 weights, else float32). OUT is written atomically.
+            INPUTS holds `input` (or `x`) and optionally `h0` (or `hx`), `c0` (or `cx`, LSTM) and `lengths` (one
+            integer per batch element: the result of a packed sequence, zeros past each length). OUT receives
+            `output`, `h_n` and, for an LSTM, `c_n`, in the model's compute precision (float64 for float64
+            weights, else float32). OUT is written atomically.
 
             Examples:
               rnn-run model.npz inputs.npz -o outputs.npz
@@ -19,7 +21,7 @@ public struct Run: ParsableCommand {
     @Argument(help: "The model file (.npz, .h5/.hdf5).")
     var model: String
 
-    @Argument(help: "The inputs: `input` (alias `x`), optional `h0` (alias `hx`).")
+    @Argument(help: "The inputs: `input` (alias `x`), optional `h0` (alias `hx`), `c0` (alias `cx`), `lengths`.")
     var inputs: String
 
     @Option(name: .shortAndLong, help: "The output file (.npz or .h5).")
@@ -43,16 +45,20 @@ public struct Run: ParsableCommand {
         progress.step("running")
         let result = try RunInputs(path: inputs).forward(rnn)
         progress.step("writing \(output)")
-        try CommandSupport.write(StateDict(tensors: ["output": result.output, "h_n": result.hN]), to: output)
+        var outputs = StateDict(tensors: ["output": result.output, "h_n": result.hN])
+        if let cN = result.cN { outputs["c_n"] = cN }
+        try CommandSupport.write(outputs, to: output)
         progress.done()
     }
 }
 
-/// The `input` and `h0` tensors of an inputs file, by their names or PyTorch's aliases.
+/// The `input`, `h0`, `c0` and `lengths` tensors of an inputs file, by their names or PyTorch's aliases.
 struct RunInputs {
     let path: String
     let input: Tensor
     let h0: Tensor?
+    let c0: Tensor?
+    let lengths: [Int]?
 
     init(path: String) throws {
         self.path = path
@@ -62,12 +68,21 @@ struct RunInputs {
         }
         self.input = input
         self.h0 = dict["h0"] ?? dict["hx"]
+        self.c0 = dict["c0"] ?? dict["cx"]
+        if let lengths = dict["lengths"] {
+            guard lengths.shape.count == 1, let values = lengths.integerValues() else {
+                throw CommandFailure("\(path): tensor \"lengths\" must be a 1-D integer tensor (found \(lengths.dtype) \(lengths.shape))")
+            }
+            self.lengths = values
+        } else {
+            self.lengths = nil
+        }
     }
 
     /// Runs `rnn`, attributing shape and dtype problems to this file.
     func forward(_ rnn: RNN) throws -> RNNOutput {
         do {
-            return try rnn.forward(input, h0: h0)
+            return try rnn.forward(input, h0: h0, c0: c0, lengths: lengths)
         } catch let error as RNNLoadError {
             throw CommandFailure("\(path): \(error)")
         }

@@ -6,9 +6,9 @@ import RNNKit
 public struct Verify: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnn-verify",
-        abstract: "Run a PyTorch RNN on inputs and compare with PyTorch's outputs.",
+        abstract: "Run a PyTorch RNN, LSTM or GRU on inputs and compare with PyTorch's outputs.",
         discussion: """
-            Compares `output` and, when present, `h_n` (alias `hn`) of EXPECTED with this toolkit's result, element
+            Compares `output` and, when present, `h_n` (alias `hn`) and `c_n` (alias `cn`, LSTM) of EXPECTED with this toolkit's result, element
             by element as numpy.allclose: |actual - expected| <= atol + rtol * |expected|; NaN matches only NaN; a
             shape difference is a mismatch. Defaults: float32 models atol 1e-6, rtol 1e-5; float64 models atol
             1e-14, rtol 1e-12 (see the README for why).
@@ -23,10 +23,10 @@ public struct Verify: ParsableCommand {
     @Argument(help: "The model file (.npz, .h5/.hdf5).")
     var model: String
 
-    @Argument(help: "The inputs: `input` (alias `x`), optional `h0` (alias `hx`).")
+    @Argument(help: "The inputs: `input` (alias `x`), optional `h0` (alias `hx`), `c0` (alias `cx`), `lengths`.")
     var inputs: String
 
-    @Argument(help: "PyTorch's outputs: `output`, optional `h_n` (alias `hn`).")
+    @Argument(help: "PyTorch's outputs: `output`, optional `h_n` (alias `hn`) and `c_n` (alias `cn`).")
     var expected: String
 
     @Option(help: "Absolute tolerance (default by precision: 1e-6 float32, 1e-14 float64).")
@@ -59,6 +59,12 @@ public struct Verify: ParsableCommand {
         let tolerance = Tolerance(atol: atol ?? defaults.atol, rtol: rtol ?? defaults.rtol)
         var checks: [(String, Tensor, Tensor)] = [("output", result.output, expectedOutput)]
         if let hN = expectedDict["h_n"] ?? expectedDict["hn"] { checks.append(("h_n", result.hN, hN)) }
+        if let cN = expectedDict["c_n"] ?? expectedDict["cn"] {
+            guard let actual = result.cN else {
+                throw CommandFailure("\(expected): tensor \"c_n\" is given, but the model is \(rnn.configuration.mode.torchName), which has no cell state")
+            }
+            checks.append(("c_n", actual, cN))
+        }
         var comparisons: [(String, TensorComparison)] = []
         for (name, actual, wanted) in checks {
             do {

@@ -5,9 +5,9 @@ extension RNN {
     /// `torch.nn.RNN(**config)` can be rebuilt from it: the constructor's argument names, values as strings.
     public var metadata: StateDict.Metadata {
         let c = configuration
-        return [
-            "mode": isCell ? "rnn_cell" : "rnn",
-            "nonlinearity": c.nonlinearity.rawValue,
+        var result: StateDict.Metadata = ["mode": c.mode.rawValue + (isCell ? "_cell" : "")]
+        if c.mode == .rnn { result["nonlinearity"] = c.nonlinearity.rawValue }
+        result.merge([
             "input_size": "\(c.inputSize)",
             "hidden_size": "\(c.hiddenSize)",
             "num_layers": "\(c.numLayers)",
@@ -15,8 +15,10 @@ extension RNN {
             "bidirectional": c.bidirectional ? "true" : "false",
             "batch_first": c.batchFirst ? "true" : "false",
             "dropout": "\(c.dropout)",
-            "prefix": prefix,
-        ]
+        ]) { $1 }
+        if c.mode == .lstm { result["proj_size"] = "\(c.projSize)" }
+        result["prefix"] = prefix
+        return result
     }
 
     /// The module as a state_dict with PyTorch's names and order (under the original prefix unless

@@ -1,7 +1,8 @@
 import Foundation
 import OrderedCollections
 
-/// A `torch.nn.RNN` (or `torch.nn.RNNCell`) loaded from its state_dict, computing what PyTorch computes.
+/// A `torch.nn.RNN`, `torch.nn.LSTM` or `torch.nn.GRU` (or one of their cells) loaded from its state_dict,
+/// computing what PyTorch computes. The mode is inferred from the weights' shapes.
 ///
 /// ```swift
 /// let rnn = try RNN(contentsOf: URL(fileURLWithPath: "model.npz"))
@@ -17,7 +18,7 @@ public struct RNN: Sendable {
     public let dtype: DType
     /// The precision `forward` computes in.
     public let precision: Precision
-    /// True when loaded from an RNNCell's tensors (`weight_ih` without a layer suffix).
+    /// True when loaded from a cell's tensors (`weight_ih` without a layer suffix: RNNCell, LSTMCell, GRUCell).
     public let isCell: Bool
     /// The module's tensors under their PyTorch names (without prefix), in PyTorch's order.
     public let tensors: OrderedDictionary<String, Tensor>
@@ -72,11 +73,35 @@ public struct RNN: Sendable {
         }
         let suffix = { (layer: Int, reverse: Bool) in isCell ? "" : "_l\(layer)" + (reverse ? "_reverse" : "") }
 
-        // Shapes: weight_ih_l0 gives hidden and input sizes; everything else must agree.
+        // Shapes: weight_hh_l0 gives the gate count and hidden size (weight_hr_l0 the projection);
+        // weight_ih_l0 the input size; everything else must agree.
         let firstName = "weight_ih" + suffix(0, false)
+        let recurrentName = "weight_hh" + suffix(0, false)
         guard let first = local[firstName]?.1 else { throw RNNLoadError.missingTensor(name: fullName(firstName)) }
-        guard first.shape.count == 2 else { throw RNNLoadError.wrongRank(name: fullName(firstName), expected: 2, found: first.shape.count) }
-        let hidden = first.shape[0], inputSize = first.shape[1]
+        guard let recurrent = local[recurrentName]?.1 else { throw RNNLoadError.missingTensor(name: fullName(recurrentName)) }
+        for (name, tensor) in [(firstName, first), (recurrentName, recurrent)] where tensor.shape.count != 2 {
+            throw RNNLoadError.wrongRank(name: fullName(name), expected: 2, found: tensor.shape.count)
+        }
+        let projection = local["weight_hr" + suffix(0, false)]?.1
+        var projSize = 0
+        var hidden = recurrent.shape[1]
+        if let projection {
+            // weight_hr exists only in an LSTM with projections: weight_hh is then [4·H, P].
+            guard recurrent.shape[0] % 4 == 0, recurrent.shape[0] / 4 == projection.shape.last, projection.shape.first == recurrent.shape[1] else {
+                throw RNNLoadError.unexpectedTensor(name: fullName("weight_hr" + suffix(0, false)))
+            }
+            guard projection.shape.count == 2 else {
+                throw RNNLoadError.wrongRank(name: fullName("weight_hr" + suffix(0, false)), expected: 2, found: projection.shape.count)
+            }
+            projSize = projection.shape[0]
+            hidden = projection.shape[1]
+        }
+        guard hidden > 0, first.shape[0] % hidden == 0, let mode = RecurrentMode(gateCount: first.shape[0] / hidden),
+              projection == nil || mode == .lstm
+        else {
+            throw RNNLoadError.wrongShape(name: fullName(firstName), expected: [4 * hidden, first.shape[1]], found: first.shape)
+        }
+        let inputSize = first.shape[1]
         let bidirectional = local.values.contains { $0.0.reverse }
         let bias = local.values.contains { $0.0.kind == .biasIH || $0.0.kind == .biasHH }
         let layers = isCell ? 1 : layerNumbers.count
@@ -85,16 +110,20 @@ public struct RNN: Sendable {
 
         let metadata = metadataPrefix == nil || metadataPrefix == prefix ? stateDict.metadata : [:]
         var configuration = RNNConfiguration(
-            inputSize: inputSize, hiddenSize: hidden, numLayers: layers, bidirectional: bidirectional, bias: bias)
+            mode: mode, inputSize: inputSize, hiddenSize: hidden, numLayers: layers, bidirectional: bidirectional,
+            bias: bias, projSize: projSize)
         try Self.apply(metadata, options: options, to: &configuration)
 
+        let gates = mode.gateCount * hidden
         var ordered = OrderedDictionary<String, Tensor>()
         for layer in 0..<layers {
             for reverse in bidirectional ? [false, true] : [false] {
                 var expected: [(String, [Int])] = [
-                    ("weight_ih", [hidden, configuration.layerInputSize(layer)]), ("weight_hh", [hidden, hidden]),
+                    ("weight_ih", [gates, configuration.layerInputSize(layer)]),
+                    ("weight_hh", [gates, configuration.outputSize]),
                 ]
-                if bias { expected += [("bias_ih", [hidden]), ("bias_hh", [hidden])] }
+                if bias { expected += [("bias_ih", [gates]), ("bias_hh", [gates])] }
+                if projSize > 0 { expected.append(("weight_hr", [projSize, hidden])) }
                 for (kind, shape) in expected {
                     let name = kind + suffix(layer, reverse)
                     guard let tensor = local[name]?.1 else { throw RNNLoadError.missingTensor(name: fullName(name)) }
@@ -140,8 +169,17 @@ public struct RNN: Sendable {
             default: throw RNNLoadError.badMetadata(key: key, value: value)
             }
         }
-        if let value = metadata["mode"], !["rnn", "rnn_tanh", "rnn_relu", "rnn_cell"].contains(value.lowercased()) {
-            throw RNNLoadError.badMetadata(key: "mode", value: value)
+        if let value = metadata["mode"] {
+            // PyTorch's own mode names (RNN_TANH, LSTM, GRU) and ours (rnn, lstm, gru, rnn_cell, …) are accepted.
+            var name = value.lowercased()
+            if name.hasSuffix("_cell") { name.removeLast(5) }
+            if name == "rnn_tanh" || name == "rnn_relu" { name = "rnn" }
+            guard RecurrentMode(rawValue: name) == configuration.mode else {
+                throw RNNLoadError.badMetadata(key: "mode", value: value)
+            }
+        }
+        if let value = metadata["proj_size"], value != "\(configuration.projSize)" {
+            throw RNNLoadError.badMetadata(key: "proj_size", value: value)
         }
         if let nonlinearity = options.nonlinearity {
             configuration.nonlinearity = nonlinearity
@@ -175,7 +213,7 @@ public struct RNN: Sendable {
         _ tensors: OrderedDictionary<String, Tensor>, _ configuration: RNNConfiguration, isCell: Bool,
         _ values: (Tensor) throws -> [S]
     ) throws -> [[DirectionWeights<S>]] {
-        let zeros = [S](repeating: 0, count: configuration.hiddenSize)
+        let zeros = [S](repeating: 0, count: configuration.mode.gateCount * configuration.hiddenSize)
         return try (0..<configuration.numLayers).map { layer in
             try (0..<configuration.directions).map { direction in
                 let suffix = isCell ? "" : "_l\(layer)" + (direction == 1 ? "_reverse" : "")
@@ -183,7 +221,8 @@ public struct RNN: Sendable {
                     inputWeights: try values(tensors["weight_ih" + suffix]!),
                     hiddenWeights: try values(tensors["weight_hh" + suffix]!),
                     inputBias: try tensors["bias_ih" + suffix].map(values) ?? zeros,
-                    hiddenBias: try tensors["bias_hh" + suffix].map(values) ?? zeros)
+                    hiddenBias: try tensors["bias_hh" + suffix].map(values) ?? zeros,
+                    projectionWeights: try tensors["weight_hr" + suffix].map(values))
             }
         }
     }

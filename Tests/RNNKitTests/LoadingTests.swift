@@ -89,6 +89,10 @@ struct LoadingTests {
 
     @Test func unknownTensorUnderThePrefixIsUnexpected() throws {
         var dict = try Self.valid()
+        dict["rnn.running_mean"] = try Tensor(zeros: .float32, shape: [2])
+        #expect(Self.error(dict) == .unexpectedTensor(name: "rnn.running_mean"))
+        dict["rnn.running_mean"] = nil
+        // A projection belongs only to an LSTM.
         dict["rnn.weight_hr_l0"] = try Tensor(zeros: .float32, shape: [2, 2])
         #expect(Self.error(dict) == .unexpectedTensor(name: "rnn.weight_hr_l0"))
     }
@@ -139,8 +143,7 @@ struct ExportTests {
         let rnn = try RNN(contentsOf: fixture.file("model.npz"), options: fixture.options)
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        let inputs = try TensorFile.read(contentsOf: fixture.file("inputs.npz"))
-        let before = try rnn.forward(inputs["input"]!, h0: inputs["h0"])
+        let before = try fixture.forward(rnn)
         for file in ["model.npz", "model.h5"] {
             let url = folder.file(file)
             try TensorFile.write(rnn.stateDict(), to: url)
@@ -148,8 +151,8 @@ struct ExportTests {
             #expect(again.configuration == rnn.configuration)
             #expect(again.prefix == rnn.prefix)
             #expect(again.tensors == rnn.tensors)
-            let after = try again.forward(inputs["input"]!, h0: inputs["h0"])
-            #expect(after.output == before.output && after.hN == before.hN)
+            let after = try fixture.forward(again)
+            #expect(after.output == before.output && after.hN == before.hN && after.cN == before.cN)
         }
         // tools/check_torch_exports.sh sets this to have PyTorch load what we export.
         if let exportFolder = ProcessInfo.processInfo.environment["RNN_EXPORT_DIR"] {
@@ -168,5 +171,75 @@ struct ExportTests {
             ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse"])
         #expect(rnn.stateDict(keepPrefix: false).names.first == "weight_ih_l0")
         #expect(rnn.stateDict().metadata["prefix"] == "encoder.rnn")
+    }
+}
+
+/// LSTM and GRU: the mode comes from the shapes, and metadata or inputs that disagree are named errors.
+struct ModeTests {
+    static func lstm() throws -> StateDict {
+        try TensorFile.read(contentsOf: Repository.fixture("torch/lstm_l2_bi_proj_h0c0_f32/model.npz"))
+    }
+
+    @Test func modeAndProjectionAreInferredFromShapes() throws {
+        let lstm = try RNN(stateDict: Self.lstm())
+        #expect(lstm.configuration.mode == .lstm)
+        #expect(lstm.configuration.projSize > 0)
+        let gru = try RNN(contentsOf: Repository.fixture("torch/gru_l3_bi_h0_f32/model.npz"))
+        #expect(gru.configuration.mode == .gru && gru.configuration.numLayers == 3)
+        #expect(gru.configuration.description.hasPrefix("GRU("))
+    }
+
+    @Test func metadataModeThatDisagreesIsAnError() throws {
+        var dict = try Self.lstm()
+        dict.metadata["mode"] = "gru"
+        #expect(LoadingTests.error(dict) == .badMetadata(key: "mode", value: "gru"))
+        dict.metadata["mode"] = "LSTM"
+        #expect(LoadingTests.error(dict) == nil)
+        dict.metadata["proj_size"] = "0"
+        #expect(LoadingTests.error(dict) == .badMetadata(key: "proj_size", value: "0"))
+    }
+
+    @Test func missingProjectionOfOneLayerIsNamed() throws {
+        var dict = try Self.lstm()
+        dict["weight_hr_l1_reverse"] = nil
+        #expect(LoadingTests.error(dict) == .missingTensor(name: "weight_hr_l1_reverse"))
+    }
+
+    @Test func gateCountThatIsNoModeIsAWrongShape() throws {
+        var dict = try TensorFile.read(contentsOf: Repository.fixture("torch/gru_l1_uni_meta_f32/model.npz"))
+        let shape = dict["weight_ih_l0"]!.shape
+        let hidden = dict["weight_hh_l0"]!.shape[1]
+        dict["weight_ih_l0"] = try Tensor(zeros: .float32, shape: [2 * hidden, shape[1]])
+        guard case .wrongShape(name: "weight_ih_l0", expected: _, found: [2 * hidden, shape[1]]) = LoadingTests.error(dict) else {
+            Issue.record("a two-gate weight was accepted")
+            return
+        }
+    }
+
+    @Test func badLengthsAndCellStatesAreRefused() throws {
+        let lstm = try RNN(stateDict: Self.lstm())
+        let c = lstm.configuration
+        let input = try Tensor(zeros: .float32, shape: [5, 3, c.inputSize])
+        for lengths in [[0, 1, 2], [6, 1, 1], [1, 2]] {
+            #expect(throws: RNNLoadError.self, "\(lengths)") { try lstm.forward(input, lengths: lengths) }
+        }
+        let wrongCell = try Tensor(zeros: .float32, shape: [c.numLayers * 2, 3, c.outputSize])
+        #expect(throws: RNNLoadError.self) { try lstm.forward(input, c0: wrongCell) }
+        let gru = try RNN(contentsOf: Repository.fixture("torch/gru_l2_bi_f64/model.npz"))
+        let cell = try Tensor(zeros: .float64, shape: [4, 1, gru.configuration.hiddenSize])
+        #expect(throws: RNNLoadError.self) {
+            try gru.forward(try Tensor(zeros: .float64, shape: [2, 1, gru.configuration.inputSize]), c0: cell)
+        }
+    }
+
+    @Test func lengthsEqualToTheFullSequenceChangeNothing() throws {
+        let fixture = TorchCase.all.first { $0.name == "lstm_l2_bi_h0c0_f32" }!
+        let rnn = try RNN(contentsOf: fixture.file("model.npz"))
+        let inputs = try TensorFile.read(contentsOf: fixture.file("inputs.npz"))
+        let input = inputs["input"]!
+        let full = [Int](repeating: input.shape[0], count: input.shape[1])
+        let plain = try rnn.forward(input, h0: inputs["h0"], c0: inputs["c0"])
+        let packed = try rnn.forward(input, h0: inputs["h0"], c0: inputs["c0"], lengths: full)
+        #expect(plain.output == packed.output && plain.hN == packed.hN && plain.cN == packed.cN)
     }
 }

@@ -10,7 +10,11 @@ enum Repository {
 /// One case that tools/make_torch_fixtures.py ran through real PyTorch.
 struct TorchCase: Decodable, CustomTestStringConvertible, Sendable {
     let name: String
-    let nonlinearity: String
+    let mode: String
+    let nonlinearity: String?
+    let projSize: Int
+    let hasC0: Bool
+    let hasLengths: Bool
     let inputSize: Int
     let hiddenSize: Int
     let numLayers: Int
@@ -25,7 +29,8 @@ struct TorchCase: Decodable, CustomTestStringConvertible, Sendable {
     let cell: Bool
 
     enum CodingKeys: String, CodingKey {
-        case name, nonlinearity, bias, bidirectional, unbatched, dtype, prefix, cell
+        case name, mode, nonlinearity, bias, bidirectional, unbatched, dtype, prefix, cell
+        case projSize = "proj_size", hasC0 = "has_c0", hasLengths = "has_lengths"
         case inputSize = "input_size", hiddenSize = "hidden_size", numLayers = "num_layers"
         case batchFirst = "batch_first", hasH0 = "has_h0", noMetadata = "no_metadata"
     }
@@ -37,8 +42,14 @@ struct TorchCase: Decodable, CustomTestStringConvertible, Sendable {
     var options: RNNLoadOptions {
         RNNLoadOptions(
             prefix: prefix.isEmpty ? nil : prefix,
-            nonlinearity: noMetadata ? Nonlinearity(rawValue: nonlinearity) : nil,
+            nonlinearity: noMetadata ? nonlinearity.flatMap(Nonlinearity.init(rawValue:)) : nil,
             batchFirst: batchFirst)
+    }
+
+    /// Runs `rnn` on this case's inputs (h0, c0 and lengths when present).
+    func forward(_ rnn: RNN) throws -> RNNOutput {
+        let inputs = try TensorFile.read(contentsOf: file("inputs.npz"))
+        return try rnn.forward(inputs["input"]!, h0: inputs["h0"], c0: inputs["c0"], lengths: inputs["lengths"]?.integerValues())
     }
 
     static let all: [TorchCase] = {

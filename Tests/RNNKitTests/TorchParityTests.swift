@@ -2,7 +2,8 @@ import Foundation
 import Testing
 @testable import RNNKit
 
-/// Every case PyTorch computed (tools/make_torch_fixtures.py) is reproduced through the library, from NPZ and HDF5.
+/// Every case PyTorch computed (tools/make_torch_fixtures.py: RNN, LSTM with and without proj_size, GRU, packed
+/// variable-length batches) is reproduced through the library, from NPZ and HDF5.
 ///
 /// Tolerances are `Tolerance.default`: float64 within 1e-12 relative (+1e-14 absolute for values near 0);
 /// float32 within 1e-5 relative + 1e-6 absolute. Why those figures: see `Tolerance`.
@@ -15,15 +16,22 @@ struct TorchParityTests {
         #expect(rnn.configuration.numLayers == fixture.numLayers)
         #expect(rnn.configuration.bidirectional == fixture.bidirectional)
         #expect(rnn.configuration.bias == fixture.bias)
-        #expect(rnn.configuration.nonlinearity.rawValue == fixture.nonlinearity)
+        #expect(rnn.configuration.mode.rawValue == fixture.mode)
+        #expect(rnn.configuration.projSize == fixture.projSize)
+        if let nonlinearity = fixture.nonlinearity { #expect(rnn.configuration.nonlinearity.rawValue == nonlinearity) }
         #expect(rnn.precision.dtype.rawValue == fixture.dtype)
 
         let inputs = try TensorFile.read(contentsOf: fixture.file("inputs.npz"))
         let expected = try TensorFile.read(contentsOf: fixture.file("expected.npz"))
         #expect((inputs["h0"] != nil) == fixture.hasH0)
-        let result = try rnn.forward(inputs["input"]!, h0: inputs["h0"])
+        #expect((inputs["c0"] != nil) == fixture.hasC0)
+        #expect((inputs["lengths"] != nil) == fixture.hasLengths)
+        let result = try fixture.forward(rnn)
         let tolerance = Tolerance.default(for: rnn.precision)
-        for (name, actual) in [("output", result.output), ("h_n", result.hN)] {
+        #expect((result.cN != nil) == (fixture.mode == "lstm"))
+        var pairs = [("output", result.output), ("h_n", result.hN)]
+        if let cN = result.cN { pairs.append(("c_n", cN)) }
+        for (name, actual) in pairs {
             let comparison = try TensorComparison(actual: actual, expected: expected[name]!, atol: tolerance.atol, rtol: tolerance.rtol)
             #expect(comparison.matches, "\(name): shape \(actual.shape) vs \(comparison.expectedShape), max abs \(comparison.maxAbsoluteError), max rel \(comparison.maxRelativeError), \(comparison.failing) failing")
             #expect(actual.dtype == expected[name]!.dtype)

@@ -1,9 +1,13 @@
-/// The shape of a `torch.nn.RNN`: what its constructor was given.
+/// The shape of a `torch.nn.RNN`, `torch.nn.LSTM` or `torch.nn.GRU`: what its constructor was given.
 ///
-/// Inferred from a state_dict's tensor names and shapes, except `nonlinearity` (weights cannot tell tanh from
-/// relu), `batchFirst` (a layout of the inputs) and `dropout` (a training feature: recorded, never applied),
-/// which come from metadata or the caller.
+/// Inferred from a state_dict's tensor names and shapes (the mode from how many gates `weight_ih_l0` stacks),
+/// except `nonlinearity` (weights cannot tell tanh from relu), `batchFirst` (a layout of the inputs) and
+/// `dropout` (a training feature: recorded, never applied), which come from metadata or the caller.
 public struct RNNConfiguration: Sendable, Equatable, CustomStringConvertible {
+    /// Which recurrent module: Elman RNN, LSTM or GRU.
+    public var mode: RecurrentMode
+    /// LSTM only: the size of the projected hidden state (`proj_size`), 0 for none.
+    public var projSize: Int
     /// Features of each input step.
     public var inputSize: Int
     /// Features of the hidden state.
@@ -22,8 +26,11 @@ public struct RNNConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var dropout: Double
 
     /// A configuration with PyTorch's defaults for everything not given.
-    public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bidirectional: Bool = false, bias: Bool = true,
-                nonlinearity: Nonlinearity = .tanh, batchFirst: Bool = false, dropout: Double = 0) {
+    public init(mode: RecurrentMode = .rnn, inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bidirectional: Bool = false,
+                bias: Bool = true, nonlinearity: Nonlinearity = .tanh, batchFirst: Bool = false, dropout: Double = 0,
+                projSize: Int = 0) {
+        self.mode = mode
+        self.projSize = projSize
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.numLayers = numLayers
@@ -37,12 +44,51 @@ public struct RNNConfiguration: Sendable, Equatable, CustomStringConvertible {
     /// 2 when bidirectional, else 1.
     public var directions: Int { bidirectional ? 2 : 1 }
 
-    /// The input width of `layer`: `inputSize` for the first, `hiddenSize × directions` after it.
-    public func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : hiddenSize * directions }
+    /// The width of each step's state: `projSize` for a projected LSTM, else `hiddenSize`.
+    public var outputSize: Int { projSize > 0 ? projSize : hiddenSize }
 
+    /// The input width of `layer`: `inputSize` for the first, `outputSize × directions` after it.
+    public func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : outputSize * directions }
+
+    /// PyTorch's constructor call for this configuration, e.g. `LSTM(3, 4, num_layers=2, …)`.
     public var description: String {
-        "RNN(\(inputSize), \(hiddenSize), num_layers=\(numLayers), nonlinearity='\(nonlinearity)', bias=\(bias ? "True" : "False"), batch_first=\(batchFirst ? "True" : "False"), bidirectional=\(bidirectional ? "True" : "False"))"
+        let flag = { (value: Bool) in value ? "True" : "False" }
+        var text = "\(mode.torchName)(\(inputSize), \(hiddenSize), num_layers=\(numLayers)"
+        if mode == .rnn { text += ", nonlinearity='\(nonlinearity)'" }
+        text += ", bias=\(flag(bias)), batch_first=\(flag(batchFirst)), bidirectional=\(flag(bidirectional))"
+        if projSize > 0 { text += ", proj_size=\(projSize)" }
+        return text + ")"
     }
+}
+
+/// The recurrent modules PyTorch has, told apart by how many gates their weights stack.
+public enum RecurrentMode: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// `torch.nn.RNN`: one gate.
+    case rnn
+    /// `torch.nn.LSTM`: input, forget, cell and output gates, in that order.
+    case lstm
+    /// `torch.nn.GRU`: reset, update and new gates, in that order.
+    case gru
+
+    /// Rows of `weight_ih` per hidden unit.
+    public var gateCount: Int {
+        switch self {
+        case .rnn: 1
+        case .lstm: 4
+        case .gru: 3
+        }
+    }
+
+    /// The mode whose weights stack `gates` gates, if any.
+    public init?(gateCount gates: Int) {
+        guard let mode = Self.allCases.first(where: { $0.gateCount == gates }) else { return nil }
+        self = mode
+    }
+
+    /// The PyTorch class name.
+    public var torchName: String { self == .rnn ? "RNN" : rawValue.uppercased() }
+
+    public var description: String { rawValue }
 }
 
 /// The activation of an Elman RNN.

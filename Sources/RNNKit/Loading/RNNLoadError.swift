@@ -37,7 +37,7 @@ public enum RNNLoadError: Error, Equatable, CustomStringConvertible {
         case .prefixNotFound(let prefix, let available):
             "no RNN module at prefix \(Self.show(prefix)); found: \(available.isEmpty ? "none" : available.map(Self.show).joined(separator: ", "))"
         case .missingTensor(let name): "tensor \"\(name)\" is missing"
-        case .unexpectedTensor(let name): "tensor \"\(name)\" is not part of a torch.nn.RNN"
+        case .unexpectedTensor(let name): "tensor \"\(name)\" does not belong in this RNN, LSTM or GRU"
         case .layerGap(let prefix, let found):
             "layers of \(Self.show(prefix)) are numbered \(found) (they must run 0, 1, 2, … without a gap)"
         case .wrongShape(let name, let expected, let found):

@@ -1,12 +1,14 @@
-/// Finds the RNN modules in a state_dict by their tensor names.
+/// Finds the RNN, LSTM and GRU modules in a state_dict by their tensor names.
 ///
 /// A module is identified by its prefix: bare keys (`weight_ih_l0`) have the empty prefix, `encoder.rnn.weight_ih_l0`
-/// has `encoder.rnn`, DataParallel's `module.weight_ih_l0` has `module`. An RNNCell (`weight_ih`, `weight_hh`) is a
-/// module too: a one-layer, one-direction RNN.
+/// has `encoder.rnn`, DataParallel's `module.weight_ih_l0` has `module`. A cell (`weight_ih`, `weight_hh` without a layer
+/// suffix, as RNNCell, LSTMCell and GRUCell save) is a module too: one layer, one direction.
 public enum RNNModuleFinder {
     /// One tensor name split into its module prefix and its meaning.
     struct ParsedName: Equatable {
-        enum Kind: String { case weightIH = "weight_ih", weightHH = "weight_hh", biasIH = "bias_ih", biasHH = "bias_hh" }
+        enum Kind: String {
+            case weightIH = "weight_ih", weightHH = "weight_hh", biasIH = "bias_ih", biasHH = "bias_hh", weightHR = "weight_hr"
+        }
         var kind: Kind
         /// nil for an RNNCell's tensor (no `_l{k}` suffix).
         var layer: Int?
@@ -35,7 +37,7 @@ public enum RNNModuleFinder {
 
     /// The meaning of a module-local name, or nil when it is not an RNN tensor name.
     static func parse(_ local: String) -> ParsedName? {
-        for kind in [ParsedName.Kind.weightIH, .weightHH, .biasIH, .biasHH] where local.hasPrefix(kind.rawValue) {
+        for kind in [ParsedName.Kind.weightIH, .weightHH, .biasIH, .biasHH, .weightHR] where local.hasPrefix(kind.rawValue) {
             var rest = local.dropFirst(kind.rawValue.count)
             if rest.isEmpty { return ParsedName(kind: kind, layer: nil, reverse: false) }
             guard rest.hasPrefix("_l") else { return nil }
