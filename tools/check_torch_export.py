@@ -157,7 +157,14 @@ def check(model_path, inputs_path, expected_path, prefix_override):
             if lengths is None:
                 output, state = rnn(x, hx)
             else:
+                if x.dim() != 3:
+                    raise CheckError(f"lengths given, but input is {x.dim()}-D (packing needs a batch)")
                 total_length = x.shape[1 if rnn.batch_first else 0]
+                batch = x.shape[0 if rnn.batch_first else 1]
+                # torch checks lengths >= 1 but not lengths <= T (it then packs garbage)
+                if lengths.dim() != 1 or len(lengths) != batch or not all(
+                        1 <= n <= total_length for n in lengths.tolist()):
+                    raise CheckError(f"lengths {lengths.tolist()}: want {batch} values in 1...{total_length}")
                 packed = torch.nn.utils.rnn.pack_padded_sequence(
                     x, lengths, batch_first=rnn.batch_first, enforce_sorted=False)
                 out_packed, state = rnn(packed, hx)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, only where it is missing (safe to run again):
 #   - Debian packages: libhdf5-dev (HDF5), zlib1g-dev (deflate/CRC-32), pkg-config (finds both);
-#   - tools/.venv: numpy and h5py, which the tests use to read back the files we write.
+#   - tools/.venv: numpy, h5py, safetensors, onnx and onnxruntime, which the tests use to read back what we write.
 # Run as root on Debian/Ubuntu, or with sudo available.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,8 +19,8 @@ if ((${#missing[@]})); then
 fi
 
 venv="$here/.venv"
-if ! "$venv/bin/python" -c "import numpy, h5py" 2>/dev/null; then
-    echo "setup: creating $venv with numpy and h5py" >&2
+if ! "$venv/bin/python" -c "import numpy, h5py, safetensors, onnx, onnxruntime" 2>/dev/null; then
+    echo "setup: preparing $venv (numpy, h5py, safetensors, onnx, onnxruntime)" >&2
     python3 -m venv "$venv" >&2
     "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements-ci.txt" >&2
 fi
