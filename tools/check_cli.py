@@ -3,8 +3,8 @@
 
 Usage: check_cli.py BIN_DIR   (the folder holding rnn-convert, rnn-run, rnn-verify, rnn-inspect)
 
-For every case in Fixtures/torch: rnn-convert NPZ -> HDF5 -> NPZ, each output read with h5py / numpy and
-compared with the source tensors exactly (names, dtypes, bytes) plus the configuration metadata; rnn-run's
+For every case in Fixtures/torch: rnn-convert NPZ -> HDF5 -> NPZ -> safetensors, each output read with h5py /
+numpy / the safetensors package and compared with the source tensors exactly (names, dtypes, bytes) plus the configuration metadata; rnn-run's
 outputs compared with torch's expected outputs (numpy.allclose, the README's tolerances); rnn-verify exits 0.
 Then the contract: overwrite without --force exits 2 and leaves the old file byte-identical, and every exit
 code (0, 1, 2, 64) occurs where it should. Prints one line per problem; exits 1 if any.
@@ -17,6 +17,8 @@ import sys
 import tempfile
 
 import numpy as np
+
+from safetensors import safe_open
 
 from tensor_files import read_h5, read_npz  # same folder
 
@@ -32,6 +34,12 @@ def problem(text):
 
 def run(bin_dir, tool, *args):
     return subprocess.run([os.path.join(bin_dir, tool), *args], capture_output=True, text=True, timeout=120)
+
+
+def read_safetensors(path):
+    """The safetensors package's own reading: every tensor (numpy) and the __metadata__ strings."""
+    with safe_open(path, framework="numpy") as f:
+        return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
 
 
 def same_tensors(label, got, source):
@@ -63,7 +71,11 @@ def check_case(bin_dir, case, work):
     r = run(bin_dir, "rnn-convert", h5, "-o", back)  # no flags: the HDF5 file carries its configuration
     if r.returncode != 0:
         return problem(f"{name}: rnn-convert back to NPZ exited {r.returncode}: {r.stderr.strip()}")
-    for label, (tensors, meta) in [("h5", read_h5(h5)), ("npz", read_npz(back))]:
+    st = os.path.join(work, name + ".safetensors")
+    r = run(bin_dir, "rnn-convert", back, "-o", st)
+    if r.returncode != 0:
+        return problem(f"{name}: rnn-convert to safetensors exited {r.returncode}: {r.stderr.strip()}")
+    for label, (tensors, meta) in [("h5", read_h5(h5)), ("npz", read_npz(back)), ("safetensors", read_safetensors(st))]:
         same_tensors(f"{name} {label}", tensors, source)
         expected_meta = [("mode", case.get("mode", "rnn") + ("_cell" if case["cell"] else "")),
                          ("hidden_size", str(case["hidden_size"])), ("num_layers", str(case["num_layers"])),

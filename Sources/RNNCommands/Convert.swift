@@ -2,34 +2,38 @@ import ArgumentParser
 import Foundation
 import RNNKit
 
-/// `rnn-convert MODEL [-o OUT]`: validates an RNN and writes it in another format, ready to load with no flags.
+/// `rnn-convert MODEL [-o OUT]`: validates an RNN and writes it in another format (NPZ, HDF5, safetensors, or an
+/// ONNX model), ready to load with no flags.
 public struct Convert: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnn-convert",
-        abstract: "Validate a PyTorch RNN, LSTM or GRU and write it as NPZ or HDF5 with its configuration.",
+        abstract: "Validate a PyTorch RNN, LSTM or GRU and write it as NPZ, HDF5, safetensors or ONNX.",
         discussion: """
             The RNN module is loaded and checked completely before anything is written; only its tensors are
             written (PyTorch's names, prefix kept unless --strip-prefix), with the configuration as metadata so
             the new file needs no flags later. Other tensors in the file (embeddings, linear layers) are left out.
-            The output is written to a temporary file beside it and renamed into place.
+            The output is written to a temporary file beside it and renamed into place. An .onnx output is a
+            model ONNX Runtime runs (opset 14; inputs input, optional h0/c0/lengths; outputs output, h_n, c_n).
 
             Examples:
               rnn-convert model.h5                     # writes model.npz beside it
               rnn-convert model.npz -o model.h5 --compress
               rnn-convert checkpoint.npz --prefix encoder.rnn --strip-prefix -o encoder.npz
               rnn-convert model.npz --nonlinearity relu --dtype float16 -o model-half.h5
+              rnn-convert model.pt --prefix rnn -o model.safetensors
+              rnn-convert model.safetensors -o model.onnx
             """)
 
-    @Argument(help: "The model file (.npz, .h5/.hdf5, .npy).")
+    @Argument(help: "The model file (.npz, .h5/.hdf5, .safetensors, .pt/.pth, .npy).")
     var model: String
 
     @Option(name: .shortAndLong, help: "The output file; its extension chooses the format. Default: MODEL.npz for an HDF5 input, else MODEL.h5.")
     var output: String?
 
-    @Option(help: "The output format when -o has no telling extension, or without -o: npz or h5.")
+    @Option(help: "The output format when -o has no telling extension, or without -o: npz, h5, safetensors or onnx.")
     var to: OutputFormat?
 
-    @Option(help: "Convert the weights: float16, bfloat16, float32 or float64 (bfloat16 only to HDF5).")
+    @Option(help: "Convert the weights: float16, bfloat16, float32 or float64 (bfloat16 not to NPZ; ONNX takes float32 or float64).")
     var dtype: DType?
 
     @Flag(help: "Compress: deflate in NPZ, gzip in HDF5.")
@@ -45,7 +49,27 @@ public struct Convert: ParsableCommand {
 
     /// The formats rnn-convert writes.
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-        case npz, h5
+        case npz, h5, safetensors, onnx
+
+        /// The format an output path names by its extension, if any.
+        init?(path: String) {
+            switch URL(fileURLWithPath: path).pathExtension.lowercased() {
+            case "npz": self = .npz
+            case "h5", "hdf5", "he5": self = .h5
+            case "safetensors": self = .safetensors
+            case "onnx": self = .onnx
+            default: return nil
+            }
+        }
+
+        var tensorFormat: (any TensorFormat.Type)? {
+            switch self {
+            case .npz: NPZFormat.self
+            case .h5: HDF5Format.self
+            case .safetensors: SafeTensorsFormat.self
+            case .onnx: nil
+            }
+        }
     }
 
     public init() {}
@@ -54,9 +78,10 @@ public struct Convert: ParsableCommand {
         if let dtype, !dtype.isFloatingPoint {
             throw ValidationError("--dtype must be float16, bfloat16, float32 or float64")
         }
-        if let output, let to, let format = TensorFile.format(forExtension: URL(fileURLWithPath: output)),
-           !(to == .npz ? format == NPZFormat.self : format == HDF5Format.self)
-        {
+        if compress, let format = output.flatMap(OutputFormat.init(path:)) ?? to, format == .safetensors || format == .onnx {
+            throw ValidationError("--compress applies to NPZ and HDF5 only (\(format.rawValue) has no compression)")
+        }
+        if let output, let to, let named = OutputFormat(path: output), named != to {
             throw ValidationError("-o \(output) and --to \(to.rawValue) name different formats")
         }
     }
@@ -86,23 +111,34 @@ public struct Convert: ParsableCommand {
             for (name, tensor) in written.tensors { written.tensors[name] = try tensor.converted(to: dtype) }
         }
         progress.step("writing \(out)")
+        guard let format = OutputFormat(path: out) ?? to else {
+            throw CommandFailure("\(out): unknown extension \".\(URL(fileURLWithPath: out).pathExtension)\" (use .npz, .h5, .safetensors or .onnx, or --to)")
+        }
         let url = URL(fileURLWithPath: out)
-        let writeOptions = WriteOptions(compress: compress)
-        if let format = TensorFile.format(forExtension: url) {
-            try format.write(written, to: url, options: writeOptions)
-        } else if to == .npz {
-            try NPZFormat.write(written, to: url, options: writeOptions)
-        } else if to == .h5 {
-            try HDF5Format.write(written, to: url, options: writeOptions)
+        let writtenSummary: String
+        if format == .onnx {
+            let precision: Precision?
+            switch dtype {
+            case nil: precision = nil
+            case .float32?: precision = .float32
+            case .float64?: precision = .float64
+            case let other?: throw CommandFailure("\(out): --dtype \(other) cannot be written to ONNX (use float32 or float64)")
+            }
+            do {
+                try rnn.writeONNX(to: url, precision: precision)
+            } catch let error as ONNXExportError {
+                throw CommandFailure("\(out): \(error)")
+            }
+            writtenSummary = "ONNX, opset \(RNN.onnxOpsetVersion), \((precision ?? rnn.precision).rawValue)"
         } else {
-            throw CommandFailure("\(out): unknown extension \".\(url.pathExtension)\" (use .npz or .h5, or --to)")
+            try format.tensorFormat!.write(written, to: url, options: WriteOptions(compress: compress))
+            let dtypeText = dtype.map { "\(rnn.dtype) → \($0)" } ?? "\(rnn.dtype)"
+            writtenSummary = "\(format.tensorFormat!.name), \(written.tensors.count) tensors, \(dtypeText)"
         }
         progress.done()
         let inputFormat = try TensorFile.format(of: URL(fileURLWithPath: model)).name
-        let outputFormat = (TensorFile.format(forExtension: url) ?? (to == .npz ? NPZFormat.self : HDF5Format.self)).name
         let others = source.tensors.count - rnn.tensors.count
-        let dtypeText = dtype.map { "\(rnn.dtype) → \($0)" } ?? "\(rnn.dtype)"
-        print("\(model) (\(inputFormat)) → \(out) (\(outputFormat), \(written.tensors.count) tensors, \(dtypeText)"
+        print("\(model) (\(inputFormat)) → \(out) (\(writtenSummary)"
             + (others > 0 ? ", \(others) other tensors left out" : "") + "): "
             + (rnn.prefix.isEmpty ? "" : "\(rnn.prefix) = ") + "\(rnn.configuration)")
     }

@@ -3,7 +3,7 @@ import Foundation
 /// Reading and writing tensor files without naming the format: by content when reading, by extension when writing.
 public enum TensorFile {
     /// Every format the library reads and writes.
-    public static var formats: [any TensorFormat.Type] { [NPYFormat.self, NPZFormat.self, HDF5Format.self] }
+    public static var formats: [any TensorFormat.Type] { [NPYFormat.self, NPZFormat.self, HDF5Format.self, SafeTensorsFormat.self] }
 
     /// The format of the file at `url`, judged by its first bytes; throws `unknownFormat` when none matches.
     public static func format(of url: URL) throws -> any TensorFormat.Type {
@@ -18,6 +18,8 @@ public enum TensorFile {
             if try file.bytes(at: offset, count: 8) == HDF5Format.signature { return HDF5Format.self }
             offset = offset == 0 ? 512 : offset * 2
         }
+        // safetensors: a little-endian u64 header length N (2 ≤ N ≤ size − 8), then a JSON object.
+        if SafeTensorsFormat.matches(file) { return SafeTensorsFormat.self }
         if file.size == 0 { throw TensorFileError(path: path, problem: .truncated(expected: 8, found: 0)) }
         throw TensorFileError(path: path, problem: .unknownFormat)
     }
@@ -37,7 +39,7 @@ public enum TensorFile {
     public static func write(_ stateDict: StateDict, to url: URL, options: WriteOptions = WriteOptions()) throws {
         guard let format = format(forExtension: url) else {
             throw TensorFileError(path: url.filePath, problem: .cannotStore(
-                "unknown extension \".\(url.pathExtension)\" (use .npy, .npz, .h5 or .hdf5)"))
+                "unknown extension \".\(url.pathExtension)\" (use .npy, .npz, .h5, .hdf5 or .safetensors)"))
         }
         try format.write(stateDict, to: url, options: options)
     }
