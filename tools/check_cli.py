@@ -154,6 +154,21 @@ def check_contract(bin_dir, work):
     two = os.path.join(TORCH, "two_rnns", "model.npz")
     expect_exit("several modules without --prefix", run(bin_dir, "rnn-convert", two, "-o", os.path.join(work, "two.h5")), 2, two)
     expect_exit("bfloat16 to NPZ", run(bin_dir, "rnn-convert", model, "--dtype", "bfloat16", "-o", os.path.join(work, "bf.npz")), 2)
+    # PyTorch checkpoints: read (nested, with a prefix), never written; a pickle that calls a function is refused.
+    checkpoints = os.path.join(ROOT, "Fixtures", "checkpoints")
+    from_pt = os.path.join(work, "from_pt.npz")
+    expect_exit("rnn-convert .pt", run(bin_dir, "rnn-convert", os.path.join(checkpoints, "nested.pt"), "--prefix", "model.rnn", "-o", from_pt), 0)
+    tensors, meta = read_npz(from_pt)
+    if meta.get("mode") != "lstm" or not all(k.startswith("model.rnn.") for k in tensors):
+        problem(f"rnn-convert .pt wrote {sorted(tensors)} with {meta}")
+    malicious = os.path.join(checkpoints, "malicious.pt")
+    r = run(bin_dir, "rnn-inspect", malicious)
+    expect_exit("malicious pickle", r, 2, malicious)
+    if "system" not in r.stderr:
+        problem(f"the malicious pickle's error does not name the refused global: {r.stderr!r}")
+    expect_exit("writing .pt", run(bin_dir, "rnn-run", model, inputs, "-o", os.path.join(work, "out.pt")), 2, os.path.join(work, "out.pt"))
+    if os.path.exists(os.path.join(work, "out.pt")):
+        problem("a refused .pt write left a file")
     # Exit 64: usage errors keep swift-argument-parser's behaviour.
     expect_exit("missing argument", run(bin_dir, "rnn-verify", model), 64)
     expect_exit("bad nonlinearity", run(bin_dir, "rnn-run", model, inputs, "-o", "x.npz", "--nonlinearity", "sigmoid"), 64)

@@ -243,3 +243,27 @@ struct ModeTests {
         #expect(plain.output == packed.output && plain.hN == packed.hN && plain.cN == packed.cN)
     }
 }
+
+/// Models from the other formats users have: torch.save checkpoints and safetensors.
+struct OtherFormatTests {
+    @Test func lstmLoadsFromANestedTorchCheckpoint() throws {
+        let rnn = try RNN(contentsOf: Repository.fixture("checkpoints/nested.pt"), options: RNNLoadOptions(prefix: "model.rnn"))
+        #expect(rnn.configuration.mode == .lstm && rnn.prefix == "model.rnn")
+        // Without a prefix the only recurrent module is found by itself.
+        #expect(try RNN(contentsOf: Repository.fixture("checkpoints/nested.pt")).prefix == "model.rnn")
+    }
+
+    @Test(arguments: ["state_dict.pt", "half.pt", "bf16.pt", "float64.pt"])
+    func plainTorchStateDictsLoad(_ name: String) throws {
+        let rnn = try RNN(contentsOf: Repository.fixture("checkpoints/" + name))
+        #expect(rnn.tensors.count >= 2)
+    }
+
+    @Test func safetensorsModelMatchesTorchLikeItsNPZ() throws {
+        let fixture = TorchCase.all.first { $0.name == "l2_bi_relu_f32" }!
+        let fromSafetensors = try RNN(contentsOf: Repository.fixture("safetensors/rnn_relu.safetensors"))
+        let fromNPZ = try RNN(contentsOf: fixture.file("model.npz"))
+        #expect(fromSafetensors.configuration == fromNPZ.configuration)
+        #expect(try fixture.forward(fromSafetensors).output == fixture.forward(fromNPZ).output)
+    }
+}

@@ -3,15 +3,22 @@ import Foundation
 /// Reading and writing tensor files without naming the format: by content when reading, by extension when writing.
 public enum TensorFile {
     /// Every format the library reads and writes.
-    public static var formats: [any TensorFormat.Type] { [NPYFormat.self, NPZFormat.self, HDF5Format.self, SafeTensorsFormat.self] }
+    public static var formats: [any TensorFormat.Type] { [NPYFormat.self, NPZFormat.self, HDF5Format.self, SafeTensorsFormat.self, TorchCheckpointFormat.self] }
 
     /// The format of the file at `url`, judged by its first bytes; throws `unknownFormat` when none matches.
     public static func format(of url: URL) throws -> any TensorFormat.Type {
         let path = url.filePath
         let file = try InputFile(path: path)
-        let head = try file.bytes(at: 0, count: min(file.size, 8))
+        let head = try file.bytes(at: 0, count: min(file.size, 16))  // the legacy torch magic needs 14
         if head.starts(with: NPYHeader.magic) { return NPYFormat.self }
-        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) { return NPZFormat.self }
+        if TorchCheckpointFormat.isLegacyCheckpoint(head) { return TorchCheckpointFormat.self }  // read() explains
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
+            // Both NPZ and torch.save write zip archives; torch's holds `<archive>/data.pkl`.
+            if let directory = try? ZipDirectory(file: file), TorchCheckpointFormat.isCheckpoint(directory) {
+                return TorchCheckpointFormat.self
+            }
+            return NPZFormat.self
+        }
         // An HDF5 superblock may follow a user block of 512, 1024, 2048… bytes.
         var offset = 0
         while offset + 8 <= file.size, offset <= 1 << 20 {
@@ -39,7 +46,7 @@ public enum TensorFile {
     public static func write(_ stateDict: StateDict, to url: URL, options: WriteOptions = WriteOptions()) throws {
         guard let format = format(forExtension: url) else {
             throw TensorFileError(path: url.filePath, problem: .cannotStore(
-                "unknown extension \".\(url.pathExtension)\" (use .npy, .npz, .h5, .hdf5 or .safetensors)"))
+                "unknown extension \".\(url.pathExtension)\" (use .npy, .npz, .h5, .hdf5 or .safetensors; .pt is read only)"))
         }
         try format.write(stateDict, to: url, options: options)
     }

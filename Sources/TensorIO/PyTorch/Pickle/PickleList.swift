@@ -1,0 +1,4 @@
+/// A Python list built by the unpickler: EMPTY_LIST, then APPEND/APPENDS.
+final class PickleList {
+    var items: [PickleValue] = []
+}
