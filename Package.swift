@@ -54,18 +54,20 @@ let package = Package(
         .executableTarget(name: "rnn-verify", dependencies: ["RNNCommands"]),
         .executableTarget(name: "rnn-run", dependencies: ["RNNCommands"]),
         .executableTarget(name: "rnn-inspect", dependencies: ["RNNCommands"]),
+        // Shared by the test targets: running the Python interop checks in tools/.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "TensorIOTests",
-            dependencies: ["TensorIO"]
+            dependencies: ["TensorIO", "TestSupport"]
         ),
         .testTarget(
             name: "RNNKitTests",
-            dependencies: ["RNNKit"]
+            dependencies: ["RNNKit", "TestSupport"]
         ),
         .testTarget(
             name: "RNNCommandsTests",
             // The executables are dependencies so that `swift test` builds them for the end-to-end tests.
-            dependencies: ["RNNCommands", "rnn-convert", "rnn-verify", "rnn-run", "rnn-inspect"]
+            dependencies: ["RNNCommands", "rnn-convert", "rnn-verify", "rnn-run", "rnn-inspect", "TestSupport"]
         ),
     ]
 )

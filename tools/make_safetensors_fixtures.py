@@ -41,12 +41,7 @@ from safetensors.torch import save as save_torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Fixtures", "safetensors")
 
-DTYPE_NAMES = {
-    ("f", 2): "float16", ("f", 4): "float32", ("f", 8): "float64",
-    ("i", 1): "int8", ("i", 2): "int16", ("i", 4): "int32", ("i", 8): "int64",
-    ("u", 1): "uint8", ("u", 2): "uint16", ("u", 4): "uint32", ("u", 8): "uint64",
-    ("b", 1): "bool",
-}
+from make_fixtures import DTYPE_NAMES  # noqa: E402  (same folder: one table of numpy kinds to our dtype names)
 
 manifest = {"files": {}, "refused": {}}
 

@@ -1,23 +1,15 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RNNCommands
 
 /// tools/check_cli.py drives the built commands over every torch fixture and reads their output with numpy and
 /// h5py; it needs the environment `tools/setup.sh` creates (or `RNN_PYTHON`), and fails rather than skips without it.
 struct CommandScriptTests {
     @Test func everyCommandKeepsItsContractWithNumpyAndH5py() throws {
-        let python = ProcessInfo.processInfo.environment["RNN_PYTHON"] ?? Repository.root.appending(path: "tools/.venv/bin/python").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [Repository.root.appending(path: "tools/check_cli.py").path,
-                             try Repository.executable("rnn-convert").deletingLastPathComponent().path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try PythonTool.run(
+            "check_cli.py", [try Repository.executable("rnn-convert").deletingLastPathComponent().path])
+        #expect(status == 0, "\(text)")
         #expect(text.contains("exit-code contract OK"), "\(text)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RNNKit
 
 /// The ONNX models we write, loaded and run by onnx and ONNX Runtime themselves (tools/check_onnx.py).
@@ -9,10 +10,6 @@ import Testing
 /// float64: rtol 1e-12, atol 1e-14) and why float64 models are computed by onnx's reference evaluator are
 /// stated in the script.
 struct ONNXExportTests {
-    static var python: String {
-        ProcessInfo.processInfo.environment["RNN_PYTHON"] ?? Repository.root.appending(path: "tools/.venv/bin/python").path
-    }
-
     /// What tools/check_onnx.py says on its last line.
     struct Summary: Decodable {
         let cases: Int
@@ -30,18 +27,10 @@ struct ONNXExportTests {
     static func check(_ cases: [[String: String]], in folder: TemporaryFolder) throws -> (Summary?, String) {
         let list = folder.file("cases.json")
         try JSONSerialization.data(withJSONObject: cases).write(to: list)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [Repository.root.appending(path: "tools/check_onnx.py").path, list.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let (status, text) = try PythonTool.run("check_onnx.py", [list.path])
         let line = text.split(separator: "\n").last { $0.hasPrefix("summary: ") }
         let summary = try line.map { try JSONDecoder().decode(Summary.self, from: Data($0.dropFirst("summary: ".count).utf8)) }
-        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(status == 0, "\(text)")
         return (summary, text)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import TensorIO
 
 /// Our writers' output, read back by numpy and h5py themselves (tools/check_interop.py).
@@ -7,10 +8,6 @@ import Testing
 /// Needs the Python environment that `tools/setup.sh` creates (or `RNN_PYTHON` naming a Python with numpy and
 /// h5py). Without it the test fails rather than skips: interop is a promise, not an option.
 struct InteropTests {
-    static var python: String {
-        ProcessInfo.processInfo.environment["RNN_PYTHON"] ?? Repository.root.appending(path: "tools/.venv/bin/python").path
-    }
-
     @Test func numpyAndH5pyReadWhatWeWrite() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
@@ -53,16 +50,8 @@ struct InteropTests {
         let manifestURL = folder.file("manifest.json")
         try JSONSerialization.data(withJSONObject: ["files": manifest], options: [.sortedKeys]).write(to: manifestURL)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.python)
-        process.arguments = [Repository.root.appending(path: "tools/check_interop.py").path, manifestURL.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try PythonTool.run("check_interop.py", [manifestURL.path])
+        #expect(status == 0, "\(text)")
         #expect(text.contains("interop: \(manifest.count) files OK"), "\(text)")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import OrderedCollections
 import Testing
+import TestSupport
 @testable import TensorIO
 
 /// A safetensors file put together byte by byte: a header length (the JSON's by default), the JSON, the buffer.
@@ -170,16 +171,8 @@ struct SafeTensorsTests {
         let manifestURL = folder.file("manifest.json")
         try JSONSerialization.data(withJSONObject: ["files": manifest], options: [.sortedKeys]).write(to: manifestURL)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: InteropTests.python)
-        process.arguments = [Repository.root.appending(path: "tools/check_safetensors.py").path, manifestURL.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try PythonTool.run("check_safetensors.py", [manifestURL.path])
+        #expect(status == 0, "\(text)")
         #expect(text.contains("interop: \(manifest.count) files OK"), "\(text)")
     }
 
