@@ -29,10 +29,16 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // libdeflate (Debian: libdeflate-dev): fast CRC-32 and whole-buffer inflate for loading NPZ at memory speed.
+        .systemLibrary(
+            name: "CLibDeflate",
+            pkgConfig: "libdeflate",
+            providers: [.apt(["libdeflate-dev"])]
+        ),
         .target(
             name: "TensorIO",
             dependencies: [
-                "CHDF5", "CZlib",
+                "CHDF5", "CZlib", "CLibDeflate",
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ]
         ),
