@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "rnn-verify", targets: ["rnn-verify"]),
         .executable(name: "rnn-run", targets: ["rnn-run"]),
         .executable(name: "rnn-inspect", targets: ["rnn-inspect"]),
+        .executable(name: "rnn-hdf5-worker", targets: ["rnn-hdf5-worker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -60,11 +61,13 @@ let package = Package(
         .executableTarget(name: "rnn-verify", dependencies: ["RNNCommands"]),
         .executableTarget(name: "rnn-run", dependencies: ["RNNCommands"]),
         .executableTarget(name: "rnn-inspect", dependencies: ["RNNCommands"]),
+        // Reads HDF5 in a child process for the others (see HDF5Format.readIsolated).
+        .executableTarget(name: "rnn-hdf5-worker", dependencies: ["TensorIO"]),
         // Shared by the test targets: running the Python interop checks in tools/.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "TensorIOTests",
-            dependencies: ["TensorIO", "TestSupport"]
+            dependencies: ["TensorIO", "TestSupport", "rnn-hdf5-worker"]
         ),
         .testTarget(
             name: "RNNKitTests",
@@ -73,7 +76,7 @@ let package = Package(
         .testTarget(
             name: "RNNCommandsTests",
             // The executables are dependencies so that `swift test` builds them for the end-to-end tests.
-            dependencies: ["RNNCommands", "rnn-convert", "rnn-verify", "rnn-run", "rnn-inspect", "TestSupport"]
+            dependencies: ["RNNCommands", "rnn-convert", "rnn-verify", "rnn-run", "rnn-inspect", "rnn-hdf5-worker", "TestSupport"]
         ),
     ]
 )

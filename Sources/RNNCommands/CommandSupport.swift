@@ -6,9 +6,10 @@ import Glibc
 
 /// What the commands share: loading with errors that name the file, the overwrite rule, progress.
 enum CommandSupport {
-    /// Reads a tensor file; its errors already name the file.
+    /// Reads a tensor file; its errors already name the file. HDF5 is read in a child process
+    /// (`rnn-hdf5-worker`), so a file that crashes or hangs libhdf5 is an error, not a crash.
     static func read(_ path: String) throws -> StateDict {
-        try TensorFile.read(contentsOf: URL(fileURLWithPath: path))
+        try TensorFile.read(contentsOf: URL(fileURLWithPath: path), isolatingHDF5: true)
     }
 
     /// Loads the RNN in `stateDict` (read from `path`), turning model errors into one line naming the file.

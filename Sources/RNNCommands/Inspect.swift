@@ -27,7 +27,7 @@ public struct Inspect: ParsableCommand {
     public func run() throws {
         let url = URL(fileURLWithPath: file)
         let format = try TensorFile.format(of: url)
-        let stateDict = try format.read(contentsOf: url)
+        let stateDict = try CommandSupport.read(file)
         let report = InspectReport(file: file, format: format.name, stateDict: stateDict, options: options.loadOptions)
         print(json ? report.json : report.text)
     }

@@ -38,8 +38,13 @@ public enum TensorFile {
     }
 
     /// Reads the tensors and metadata of the file at `url`, whatever its format.
-    public static func read(contentsOf url: URL) throws -> StateDict {
-        try format(of: url).read(contentsOf: url)
+    ///
+    /// With `isolatingHDF5`, an HDF5 file is read in a child process (`HDF5Format.readIsolated`), so that a
+    /// hostile file that crashes or hangs libhdf5 gives an error instead of taking this process down.
+    public static func read(contentsOf url: URL, isolatingHDF5: Bool = false) throws -> StateDict {
+        let format = try format(of: url)
+        if isolatingHDF5, format == HDF5Format.self { return try HDF5Format.readIsolated(contentsOf: url) }
+        return try format.read(contentsOf: url)
     }
 
     /// Writes `stateDict` to `url` in the format its extension names, atomically.

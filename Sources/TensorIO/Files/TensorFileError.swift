@@ -2,7 +2,7 @@
 ///
 /// `description` is one line a person can act on, e.g.
 /// `model.npz: tensor "weight_ih_l0": data ends after 12 of 48 bytes (the file is truncated)`.
-public struct TensorFileError: Error, Equatable, CustomStringConvertible {
+public struct TensorFileError: Error, Equatable, Codable, CustomStringConvertible {
     /// The path of the file, as the caller gave it.
     public var path: String
     /// The tensor (or archive entry, or dataset) at fault, when the problem is in one.
@@ -18,7 +18,7 @@ public struct TensorFileError: Error, Equatable, CustomStringConvertible {
     }
 
     /// The kinds of problems a file can have; each carries the details a person needs.
-    public enum Problem: Equatable, Sendable, CustomStringConvertible {
+    public enum Problem: Equatable, Sendable, Codable, CustomStringConvertible {
         /// The operating system refused to open, read or write the file (`message` is its reason).
         case io(String)
         /// The first bytes match none of the formats the library reads.

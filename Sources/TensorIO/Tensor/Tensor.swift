@@ -19,6 +19,13 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         self.storage = TensorStorage(byteCount: count)
     }
 
+    /// A tensor over existing storage (a slice of a mapped file, say); the caller has checked the size.
+    init(dtype: DType, shape: [Int], storage: TensorStorage) {
+        self.dtype = dtype
+        self.shape = shape
+        self.storage = storage
+    }
+
     /// A tensor holding `elements` in row-major order; throws if their count does not fit `shape`.
     public init<T: TensorElement>(shape: [Int], elements: [T]) throws {
         guard let count = Tensor.elementCount(of: shape) else { throw TensorError.invalidShape(shape) }
