@@ -7,20 +7,45 @@ import TensorIO
 /// Usage errors keep swift-argument-parser's own message and status.
 public enum CommandRunner {
     public static func main<Command: ParsableCommand>(_ command: Command.Type) -> Never {
+        // A write past a file-size limit must fail with EFBIG (and clean up), not kill the process.
+        signal(SIGXFSZ, SIG_IGN)
+        // Interrupted: remove the temporary file being written, leave any old destination as it was.
+        var sources: [DispatchSourceSignal] = []
+        for interruption in [SIGINT, SIGTERM] {
+            signal(interruption, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: interruption, queue: .global())
+            source.setEventHandler {
+                PendingTemporaryFiles.removeAll()
+                exit(128 + interruption)
+            }
+            source.resume()
+            sources.append(source)
+        }
+        defer { withExtendedLifetime(sources) {} }
         do {
             var parsed = try command.parseAsRoot()
             try parsed.run()
-            exit(0)
+            finish(0)
         } catch let error as TensorFileError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            exit(2)
+            finish(2)
         } catch let error as CommandFailure {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
-            exit(error.status)
+            finish(error.status)
         } catch {
             command.exit(withError: error)
         }
     }
+}
+
+/// Flushes the output and ends the process without running exit handlers.
+///
+/// libhdf5 registers an exit handler that flushes the files it still knows; after a failed write (a full disk)
+/// that handler crashes in libhdf5 1.10. Every file we write is closed or removed by then, so skipping exit
+/// handlers loses nothing.
+func finish(_ status: Int32) -> Never {
+    fflush(nil)
+    _exit(status)
 }
 
 /// A failure a command reports with its own message and exit status.

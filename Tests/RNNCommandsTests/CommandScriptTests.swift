@@ -63,3 +63,31 @@ struct VerifyTests {
         #expect(try run("rnn-verify", args + ["--atol", "0", "--rtol", "0"]).status == 1)
     }
 }
+
+/// A write that fails half-way (here: the file-size limit, as a full disk would) leaves no partial file and the
+/// old destination untouched.
+struct FailedWriteTests {
+    @Test(arguments: ["out.npz", "out.h5", "out.safetensors"])
+    func fullDiskHalfwayKeepsTheOldFileAndLeavesNoTemporary(_ name: String) throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "full-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appending(path: name)
+        try Data("old contents".utf8).write(to: out)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        // ulimit -f counts 1024-byte blocks: 64 KiB is far less than the 1.1 MB model.
+        process.arguments = ["-c", "ulimit -f 64; exec \"$0\" \"$@\"", try Repository.executable("rnn-convert").path,
+                             Repository.fixture("torch/wide_hidden_f32/model.npz").path, "-o", out.path, "--force"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 2, "\(text)")
+        #expect(text.hasPrefix("error: \(out.path): "), "\(text)")
+        #expect(try Data(contentsOf: out) == Data("old contents".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [name])
+    }
+}

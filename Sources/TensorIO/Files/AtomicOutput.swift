@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Writes a file so that readers see either the old file or the complete new one, never a part.
 ///
@@ -16,14 +17,17 @@ enum AtomicOutput {
     /// use `temporaryPath` instead and leave the file closed when they return.
     static func write(to path: String, _ body: (OutputFile) throws -> Void) throws {
         let (fd, temporaryPath) = try makeTemporary(beside: path)
+        defer { PendingTemporaryFiles.remove(temporaryPath) }
         let file = OutputFile(path: path, descriptor: fd)
+        var open = true
         do {
             try body(file)
             guard fsync(fd) == 0 else { throw TensorFileError(path: path, problem: .io(systemMessage("cannot flush"))) }
             close(fd)
+            open = false
             try commit(temporaryPath, to: path)
         } catch {
-            close(fd)
+            if open { close(fd) }
             unlink(temporaryPath)
             throw error
         }
@@ -32,6 +36,7 @@ enum AtomicOutput {
     /// Like `write(to:_:)`, for writers that open the file by path: `body` gets the temporary path.
     static func write(to path: String, byPath body: (String) throws -> Void) throws {
         let (fd, temporaryPath) = try makeTemporary(beside: path)
+        defer { PendingTemporaryFiles.remove(temporaryPath) }
         close(fd)
         do {
             try body(temporaryPath)
@@ -54,7 +59,9 @@ enum AtomicOutput {
             throw TensorFileError(path: path, problem: .io(systemMessage("cannot create a temporary file beside it")))
         }
         fchmod(fd, 0o644 & ~currentUmask())
-        return (fd, String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        let temporaryPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        PendingTemporaryFiles.add(temporaryPath)
+        return (fd, temporaryPath)
     }
 
     private static func commit(_ temporaryPath: String, to path: String) throws {
@@ -108,6 +115,25 @@ final class OutputFile {
                 throw TensorFileError(path: path, problem: .io(systemMessage("write failed")))
             }
             done += n
+        }
+    }
+}
+
+/// The temporary files being written right now, so that an interrupted program can remove them.
+///
+/// The commands call `removeAll()` when they get SIGINT or SIGTERM: Ctrl-C during a conversion leaves neither
+/// a partial file nor a stray temporary one.
+public enum PendingTemporaryFiles {
+    private static let paths = Mutex<Set<String>>([])
+
+    static func add(_ path: String) { paths.withLock { _ = $0.insert(path) } }
+    static func remove(_ path: String) { paths.withLock { _ = $0.remove(path) } }
+
+    /// Deletes every temporary file still being written.
+    public static func removeAll() {
+        paths.withLock { set in
+            for path in set { unlink(path) }
+            set.removeAll()
         }
     }
 }

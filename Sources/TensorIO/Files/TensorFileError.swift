@@ -99,8 +99,10 @@ public struct TensorFileError: Error, Equatable, Codable, CustomStringConvertibl
         }
     }
 
+    /// One line, always: line breaks inside a library's message become spaces.
     public var description: String {
-        if let tensor { "\(path): tensor \"\(tensor)\": \(problem)" } else { "\(path): \(problem)" }
+        let text = tensor.map { "\(path): tensor \"\($0)\": \(problem)" } ?? "\(path): \(problem)"
+        return text.split(whereSeparator: \.isNewline).map { $0.trimmingPrefix(while: \.isWhitespace) }.joined(separator: " ")
     }
 }
 
