@@ -338,6 +338,10 @@ def make_h5_bad():
     with h5file("h5_bad/compound.h5") as f:
         h5data(f, "records", np.zeros(3, dtype=[("a", "<f4"), ("b", "<i4")]))
     manifest["refused"]["h5_bad/compound.h5"] = "compound"
+    with h5file("h5_bad/huge_unwritten.h5") as f:
+        # 40 GB declared, nothing stored: a reader must refuse rather than allocate.
+        f.create_dataset("w", shape=(100000, 100000), dtype="<f4", track_times=False)
+    manifest["refused"]["h5_bad/huge_unwritten.h5"] = "too_large"
 
 
 def main():

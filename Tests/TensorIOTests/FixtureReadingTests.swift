@@ -28,7 +28,7 @@ struct FixtureReadingTests {
             Issue.record("\(relative) was read")
         } catch let error as TensorFileError {
             let reason = Manifest.formats.refused[relative]!
-            let kind = reason.hasSuffix("_link") ? "refusedLink" : "unsupportedDType"
+            let kind = reason.hasSuffix("_link") ? "refusedLink" : reason == "too_large" ? "tooLarge" : "unsupportedDType"
             #expect(error.problem.kind == kind, "\(error)")
             #expect(error.description.contains(relative))
             #expect(!error.description.contains("\n"))

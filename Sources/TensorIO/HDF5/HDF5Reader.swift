@@ -12,6 +12,9 @@ struct HDF5Reader {
 
     init(path: String) { self.path = path }
 
+    /// Datasets up to this size may be mostly fill value (64 MiB); larger ones must store at least 1/1100 of it.
+    static let unboundedAllowance = 64 << 20
+
     static func read(path: String) throws -> StateDict {
         var reader = HDF5Reader(path: path)
         let file = try HDF5Library.check(H5Fopen(path, rnn_h5f_acc_rdonly(), rnn_h5p_default()), path)
@@ -105,6 +108,12 @@ struct HDF5Reader {
         }
         guard let byteCount = Tensor.byteCount(of: shape, dtype: dtype), byteCount <= Int(Int32.max) * 64 else {
             throw fail(name, .invalidShape(shape))
+        }
+        // A few stored bytes cannot honestly become gigabytes: gzip expands at most ~1032:1, and an unwritten
+        // dataset is all fill value. Refuse before allocating what a hostile header declares.
+        let stored = Int(clamping: H5Dget_storage_size(dataset))
+        if byteCount > Self.unboundedAllowance, byteCount / 1100 > stored {
+            throw fail(name, .tooLarge("dataset declares \(byteCount) bytes but stores only \(stored)"))
         }
         var tensor = try Tensor(zeros: dtype, shape: shape)
         if byteCount > 0 {
