@@ -7,9 +7,14 @@ protocol ByteSource {
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
     /// How many bytes the source declares it still holds (checked before any large allocation).
     var remaining: Int { get }
+    /// All the bytes left, as 64-byte aligned tensor storage, when the source already holds them in memory (an
+    /// inflated zip entry) so that they need not be copied; nil otherwise, and then nothing is consumed.
+    mutating func takeRemainingStorage() -> TensorStorage?
 }
 
 extension ByteSource {
+    mutating func takeRemainingStorage() -> TensorStorage? { nil }
+
     /// Fills `buffer` completely; returns the number of bytes read, which is less only at the end of the source.
     mutating func readFully(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         var done = 0

@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -62,4 +63,62 @@ final class InputFile {
 /// `prefix` followed by the C library's description of `errno`.
 func systemMessage(_ prefix: String) -> String {
     "\(prefix): \(String(cString: strerror(errno)))"
+}
+
+extension InputFile {
+    /// Fills `buffer` with the bytes at `offset` in pieces of `pieceSize`, calling `visit` with each piece's index
+    /// and bytes right after reading it (while it is in cache); large buffers are read on all cores at once.
+    ///
+    /// Pieces may be read in any order and at the same time, so `visit` must only touch what belongs to its
+    /// piece. Throws `truncated` (or `io`) as `read(into:at:)` does, for the first piece that failed.
+    func read(
+        into buffer: UnsafeMutableRawBufferPointer, at offset: Int, pieceSize: Int,
+        visit: (Int, UnsafeRawBufferPointer) -> Void
+    ) throws {
+        let pieces = (buffer.count + pieceSize - 1) / pieceSize
+        func piece(_ index: Int) throws {
+            let start = index * pieceSize
+            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[start..<min(start + pieceSize, buffer.count)])
+            do { try read(into: part, at: offset + start) } catch let error as TensorFileError {
+                // Say what the whole read expected, as one read would.
+                guard case .truncated(_, let found) = error.problem else { throw error }
+                throw TensorFileError(path: path, problem: .truncated(expected: offset + buffer.count, found: found))
+            }
+            visit(index, UnsafeRawBufferPointer(part))
+        }
+        // Smaller buffers are read on this thread: a few pieces gain little from others.
+        guard buffer.count >= Self.concurrentReadThreshold, pieces > 1 else {
+            for index in 0..<pieces { try piece(index) }
+            return
+        }
+        var failures = [TensorFileError?](repeating: nil, count: pieces)
+        failures.withUnsafeMutableBufferPointer { failures in
+            performConcurrently(iterations: pieces) { index in
+                do { try piece(index) } catch {
+                    failures[index] = error as? TensorFileError
+                        ?? TensorFileError(path: path, problem: .io("read failed: \(error)"))
+                }
+            }
+        }
+        if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
+    }
+
+    /// Buffers at least this large are read on several threads by `read(into:at:pieceSize:visit:)`.
+    static let concurrentReadThreshold = 8 << 20
+}
+
+/// Calls `body` with every index in `0..<iterations`, on all cores at once (Dispatch's `concurrentPerform`).
+///
+/// `body` is not required to be `@Sendable`: each call must touch only what belongs to its own index (a slot of
+/// a preallocated result buffer, a range of a tensor), and the calls have all returned when this returns.
+func performConcurrently(iterations: Int, _ body: (Int) -> Void) {
+    withoutActuallyEscaping(body) { body in
+        let shared = UncheckedSendable(value: body)
+        DispatchQueue.concurrentPerform(iterations: iterations) { shared.value($0) }
+    }
+}
+
+/// A value handed to concurrent code whose caller guarantees that the uses do not race.
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
 }

@@ -49,10 +49,17 @@ enum NPYArray {
 
         case .number(let dtype, let swapped):
             let storedShape = header.fortranOrder ? header.shape.reversed() : header.shape
-            var tensor = try Tensor(zeros: dtype, shape: storedShape)
-            try tensor.withUnsafeMutableBytes { buffer in
-                try readExactly(into: buffer, from: &source, fail: fail, headerBytes: headerBytes)
-                if swapped { ByteOrder.swap(buffer, elementSize: dtype.byteSize) }
+            var tensor: Tensor
+            if let storage = source.takeRemainingStorage(), storage.bytes.count == dataBytes {
+                // Already in memory (an inflated NPZ member): the tensor takes the bytes where they are.
+                tensor = Tensor(dtype: dtype, shape: storedShape, storage: storage)
+                if swapped { tensor.withUnsafeMutableBytes { ByteOrder.swap($0, elementSize: dtype.byteSize) } }
+            } else {
+                tensor = try Tensor(zeros: dtype, shape: storedShape)
+                try tensor.withUnsafeMutableBytes { buffer in
+                    try readExactly(into: buffer, from: &source, fail: fail, headerBytes: headerBytes)
+                    if swapped { ByteOrder.swap(buffer, elementSize: dtype.byteSize) }
+                }
             }
             if dtype == .bool {
                 // numpy bools are 0 or 1; anything else would make two equal-looking tensors compare unequal.

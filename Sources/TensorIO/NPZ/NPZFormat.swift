@@ -16,15 +16,24 @@ public enum NPZFormat: TensorFormat {
         let path = url.filePath
         let file = try InputFile(path: path)
         let directory = try ZipDirectory(file: file)
+        // Deflated arrays are inflated first, all cores at once; the loop below then decodes every member in
+        // order, so the result and the first error are those of reading one member after another.
+        let deflated = directory.entries.indices.filter {
+            directory.entries[$0].method == .deflated && directory.entries[$0].name.hasSuffix(".npy")
+        }
+        var inflated = [InflatedEntry?](repeating: nil, count: directory.entries.count)
+        for (index, entry) in zip(deflated, InflatedEntry.inflateAll(deflated.map { directory.entries[$0] }, from: file)) {
+            inflated[index] = entry
+        }
         var result = StateDict()
-        for entry in directory.entries {
+        for (index, entry) in directory.entries.enumerated() {
             if entry.name.hasSuffix("/"), entry.uncompressedSize == 0 { continue }  // a folder
             guard entry.name.hasSuffix(".npy") else {
                 throw TensorFileError(path: path, tensor: entry.name, problem: .unsupportedFeature(
                     "archive member is not an .npy array"))
             }
             let name = String(entry.name.dropLast(4))
-            var source = ZipEntrySource(file: file, entry: entry, displayName: name)
+            var source = ZipEntrySource(file: file, entry: entry, displayName: name, inflated: inflated[index].take())
             let array = try NPYArray.read(from: &source, path: path, name: name)
             try source.finish()
             switch array {

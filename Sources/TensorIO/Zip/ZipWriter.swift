@@ -22,7 +22,7 @@ struct ZipWriter {
     mutating func add(name: String, parts: [UnsafeRawBufferPointer], compress: Bool) throws {
         let size = parts.reduce(0) { $0 + $1.count }
         var crc = CRC32()
-        for part in parts { crc.update(part) }
+        for part in parts { crc.append(CRC32.checksum(part), length: part.count) }
         let offset = file.position
         let zip64 = forceZip64 || size > Self.limit32 || offset > Self.limit32
         let nameBytes = Array(name.utf8)

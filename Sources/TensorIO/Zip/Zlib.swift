@@ -1,15 +1,5 @@
 import CZlib
 
-/// CRC-32 (the zip polynomial) through zlib.
-struct CRC32 {
-    private(set) var value: UInt32 = 0
-
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        value = UInt32(crc32_z(UInt(value), base.assumingMemoryBound(to: UInt8.self), bytes.count))
-    }
-}
-
 /// A raw-deflate decompressor (zip's method 8) owning its zlib stream.
 final class Inflater {
     private let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
