@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "rnn-verify", targets: ["rnn-verify"]),
         .executable(name: "rnn-run", targets: ["rnn-run"]),
         .executable(name: "rnn-inspect", targets: ["rnn-inspect"]),
+        .executable(name: "rnn-bench", targets: ["rnn-bench"]),
         .executable(name: "rnn-hdf5-worker", targets: ["rnn-hdf5-worker"]),
     ],
     dependencies: [
@@ -36,6 +37,14 @@ let package = Package(
             pkgConfig: "libdeflate",
             providers: [.apt(["libdeflate-dev"])]
         ),
+        // OpenBLAS (Debian: libopenblas-dev), found through pkg-config: the GEMM of the forward pass's input projection.
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // The forward pass's recurrent kernels in C: AVX-512, AVX2 and baseline versions, chosen at run time.
+        .target(name: "CRecurrentKernels"),
         .target(
             name: "TensorIO",
             dependencies: [
@@ -46,7 +55,7 @@ let package = Package(
         .target(
             name: "RNNKit",
             dependencies: [
-                "TensorIO",
+                "TensorIO", "COpenBLAS", "CRecurrentKernels",
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ]
         ),
@@ -61,8 +70,17 @@ let package = Package(
         .executableTarget(name: "rnn-verify", dependencies: ["RNNCommands"]),
         .executableTarget(name: "rnn-run", dependencies: ["RNNCommands"]),
         .executableTarget(name: "rnn-inspect", dependencies: ["RNNCommands"]),
+        .executableTarget(name: "rnn-bench", dependencies: ["RNNCommands"]),
         // Reads HDF5 in a child process for the others (see HDF5Format.readIsolated).
         .executableTarget(name: "rnn-hdf5-worker", dependencies: ["TensorIO"]),
+        // Fuzz targets (tools/fuzz.sh): arbitrary bytes through one parser each, via TensorIO's FuzzEntryPoints;
+        // a plain build replays the files given as arguments (the committed corpora and crash regressions).
+        // CLibFuzzer only declares libFuzzer's driver, which their main calls when built with -sanitize=fuzzer.
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(name: "fuzz-npy", dependencies: ["TensorIO", "CLibFuzzer"], path: "Fuzz/NPY"),
+        .executableTarget(name: "fuzz-zip", dependencies: ["TensorIO", "CLibFuzzer"], path: "Fuzz/Zip"),
+        .executableTarget(name: "fuzz-safetensors", dependencies: ["TensorIO", "CLibFuzzer"], path: "Fuzz/SafeTensors"),
+        .executableTarget(name: "fuzz-pickle", dependencies: ["TensorIO", "CLibFuzzer"], path: "Fuzz/Pickle"),
         // Shared by the test targets: running the Python interop checks in tools/.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(

@@ -169,6 +169,26 @@ def check_contract(bin_dir, work):
     expect_exit("writing .pt", run(bin_dir, "rnn-run", model, inputs, "-o", os.path.join(work, "out.pt")), 2, os.path.join(work, "out.pt"))
     if os.path.exists(os.path.join(work, "out.pt")):
         problem("a refused .pt write left a file")
+    # Fixtures/malformed (tools/make_malformed.py): every broken file makes rnn-inspect exit 2 with one stderr line
+    # naming it. A valid container holding a broken RNN is a file rnn-inspect can list (exit 0, the reason in its
+    # report); converting it is what fails, with exit 2 and one line.
+    malformed = os.path.join(ROOT, "Fixtures", "malformed")
+    with open(os.path.join(malformed, "manifest.json")) as f:
+        broken = json.load(f)
+    for rel in sorted(broken["files"]):
+        bad = os.path.join(malformed, rel)
+        expect_exit(f"rnn-inspect malformed/{rel}", run(bin_dir, "rnn-inspect", bad), 2, bad)
+    for rel, want in sorted(broken["models"].items()):
+        bad = os.path.join(malformed, rel)
+        out = os.path.join(work, "broken.h5")
+        expect_exit(f"rnn-convert malformed/{rel}", run(bin_dir, "rnn-convert", bad, "-o", out), 2, bad)
+        if os.path.exists(out):
+            problem(f"rnn-convert malformed/{rel} left {out}")
+        r = run(bin_dir, "rnn-inspect", bad)
+        # Several modules are not an error for rnn-inspect, which lists each; the others explain the problem.
+        shown = want["description"] if want["error"] != "ambiguous" else "RNN modules:"
+        if r.returncode != 0 or shown not in r.stdout:
+            problem(f"rnn-inspect malformed/{rel}: exit {r.returncode}, report lacks {shown!r}: {r.stdout[-300:]!r}")
     # Exit 64: usage errors keep swift-argument-parser's behaviour.
     expect_exit("missing argument", run(bin_dir, "rnn-verify", model), 64)
     expect_exit("bad nonlinearity", run(bin_dir, "rnn-run", model, inputs, "-o", "x.npz", "--nonlinearity", "sigmoid"), 64)

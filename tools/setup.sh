@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, only where it is missing (safe to run again):
 #   - Debian packages: libhdf5-dev (HDF5), zlib1g-dev (deflate), libdeflate-dev (fast CRC-32/inflate),
-#     pkg-config (finds them), python3-venv;
+#     libopenblas-dev (the forward pass's GEMM), pkg-config (finds them), python3-venv;
 #   - tools/.venv: numpy, h5py, safetensors, onnx and onnxruntime, which the tests use to read back what we write.
 # Run as root on Debian/Ubuntu, or with sudo available.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-packages=(libhdf5-dev zlib1g-dev libdeflate-dev pkg-config python3-venv)
+packages=(libhdf5-dev zlib1g-dev libdeflate-dev libopenblas-dev pkg-config python3-venv)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

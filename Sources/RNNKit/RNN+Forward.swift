@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a forward pass returns, as PyTorch's `output, h_n = rnn(input, h0)` (LSTM: `output, (h_n, c_n)`).
 public struct RNNOutput: Sendable {
     /// [T, B, D·S] ([B, T, D·S] batch-first; [T, D·S] unbatched), S = proj_size or hidden: the last layer's
@@ -16,8 +18,14 @@ extension RNN {
     /// LSTM, `c0` is [L·D, B, H] (without the B axis when unbatched); both default to zeros. `lengths` (one per
     /// batch element, 1…T) gives what `pack_padded_sequence(enforce_sorted=False)` → module →
     /// `pad_packed_sequence(total_length: T)` gives. Float inputs are widened exactly to the compute precision;
-    /// float64 inputs to a float32 model are refused, as PyTorch refuses them. Throws `RNNLoadError.badInput`.
-    public func forward(_ input: Tensor, h0: Tensor? = nil, c0: Tensor? = nil, lengths: [Int]? = nil) throws -> RNNOutput {
+    /// float64 inputs to a float32 model are refused, as PyTorch refuses them. `threads` (1 or 2; by default 2 when
+    /// the machine has two cores) never changes the result, only the time. Throws `RNNLoadError.badInput`.
+    public func forward(_ input: Tensor, h0: Tensor? = nil, c0: Tensor? = nil, lengths: [Int]? = nil, threads: Int? = nil) throws -> RNNOutput {
+        try forward(input, h0: h0, c0: c0, lengths: lengths, threads: threads, tuning: ForwardTuning())
+    }
+
+    /// `forward`, with choices that only tests make (which kernels, how many steps to project at a time).
+    func forward(_ input: Tensor, h0: Tensor?, c0: Tensor?, lengths: [Int]?, threads: Int?, tuning: ForwardTuning) throws -> RNNOutput {
         let c = configuration
         let unbatched = input.shape.count == 2
         guard unbatched || input.shape.count == 3 else {
@@ -54,9 +62,10 @@ extension RNN {
         let shapes = Shapes(steps: steps, batch: batch, batchFirst: batchFirst, state: stateShape, cell: cellShape,
                             output: unbatched ? [steps, c.directions * c.outputSize]
                                 : batchFirst ? [batch, steps, c.directions * c.outputSize] : [steps, batch, c.directions * c.outputSize])
+        let threads = min(max(threads ?? ProcessInfo.processInfo.activeProcessorCount, 1), 2)
         switch precision {
-        case .float32: return try run(weights: floatWeightsForForward, input, h0, c0, lengths, shapes)
-        case .float64: return try run(weights: doubleWeightsForForward, input, h0, c0, lengths, shapes)
+        case .float32: return try run(weights: floatWeights, input, h0, c0, lengths, shapes, threads: threads, tuning: tuning)
+        case .float64: return try run(weights: doubleWeights, input, h0, c0, lengths, shapes, threads: threads, tuning: tuning)
         }
     }
 
@@ -65,19 +74,44 @@ extension RNN {
         let state: [Int], cell: [Int], output: [Int]
     }
 
-    private func run<S: RNNScalar>(
-        weights: [[DirectionWeights<S>]], _ input: Tensor, _ h0: Tensor?, _ c0: Tensor?, _ lengths: [Int]?, _ shapes: Shapes
+    private func run<S: ForwardScalar>(
+        weights: [[PackedDirection<S>]], _ input: Tensor, _ h0: Tensor?, _ c0: Tensor?, _ lengths: [Int]?, _ shapes: Shapes,
+        threads: Int, tuning: ForwardTuning
     ) throws -> RNNOutput {
-        let x = try values(input, name: "input", as: S.self)
         let h = try h0.map { try values($0, name: "h0", as: S.self) }
         let cell = try c0.map { try values($0, name: "c0", as: S.self) }
-        let forward = RecurrentForward(configuration: configuration, weights: weights)
-        let result = forward.run(input: shapes.batchFirst ? swapLeadingAxes(x, shapes.batch, shapes.steps) : x,
-                                 steps: shapes.steps, batch: shapes.batch, h0: h, c0: cell, lengths: lengths)
-        return RNNOutput(
-            output: try Tensor(shape: shapes.output, elements: shapes.batchFirst ? swapLeadingAxes(result.output, shapes.steps, shapes.batch) : result.output),
-            hN: try Tensor(shape: shapes.state, elements: result.hN),
-            cN: configuration.mode == .lstm ? try Tensor(shape: shapes.cell, elements: result.cN) : nil)
+        let isLSTM = configuration.mode == .lstm
+        var output = try Tensor(zeros: S.dtype, shape: shapes.output)
+        var hN = try Tensor(zeros: S.dtype, shape: shapes.state)
+        var cN = try Tensor(zeros: S.dtype, shape: isLSTM ? shapes.cell : [0])
+        let forward = RecurrentForward(configuration: configuration, weights: weights, tuning: tuning)
+        try withValues(input, name: "input", as: S.self) { x in
+            output.withUnsafeMutableBytes { output in
+                hN.withUnsafeMutableBytes { hN in
+                    cN.withUnsafeMutableBytes { cN in
+                        let pointer = { (bytes: UnsafeMutableRawBufferPointer) in bytes.baseAddress!.bindMemory(to: S.self, capacity: bytes.count) }
+                        h.withUnsafeBufferPointerIfPresent { h0 in
+                            cell.withUnsafeBufferPointerIfPresent { c0 in
+                                forward.run(input: x, steps: shapes.steps, batch: shapes.batch, batchFirst: shapes.batchFirst,
+                                            h0: h0, c0: c0, lengths: lengths, output: pointer(output), hN: pointer(hN),
+                                            cN: isLSTM ? pointer(cN) : nil, threads: threads)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return RNNOutput(output: output, hN: hN, cN: isLSTM ? cN : nil)
+    }
+
+    /// Calls `body` with the tensor's values in the compute type: its own storage when the dtype already is that
+    /// type, else a widened copy.
+    private func withValues<S: RNNScalar, R>(_ tensor: Tensor, name: String, as: S.Type, _ body: (UnsafePointer<S>) throws -> R) throws -> R {
+        if tensor.dtype == S.dtype {
+            return try tensor.withUnsafeBytes { try body($0.bindMemory(to: S.self).baseAddress!) }
+        }
+        let widened = try values(tensor, name: name, as: S.self)
+        return try widened.withUnsafeBufferPointer { try body($0.baseAddress!) }
     }
 
     private func values<S: RNNScalar>(_ tensor: Tensor, name: String, as: S.Type) throws -> [S] {
@@ -91,19 +125,6 @@ extension RNN {
             return try tensor.floatValues().map { S($0) }
         }
         return try tensor.doubleValues().map { S($0) }
-    }
-
-    /// [A, B, rest…] → [B, A, rest…] for a flat buffer whose trailing block has `count / (a·b)` elements.
-    private func swapLeadingAxes<S>(_ values: [S], _ a: Int, _ b: Int) -> [S] {
-        let block = values.count / (a * b)
-        var result = values
-        for i in 0..<a {
-            for j in 0..<b {
-                let from = (i * b + j) * block, to = (j * a + i) * block
-                result.replaceSubrange(to..<(to + block), with: values[from..<(from + block)])
-            }
-        }
-        return result
     }
 }
 
@@ -131,4 +152,12 @@ extension Tensor {
         default: nil
         }
     }
+}
+
+extension RNN {
+    /// The instruction set the forward pass's kernels use on this CPU: "avx512", "avx2" or "generic".
+    public static var kernelInstructionSet: String { ParallelRunner.instructionSet }
+
+    /// The kernels OpenBLAS runs for the forward pass's input projection (its name for them, e.g. "SkylakeX").
+    public static var blasCoreName: String { BLAS.coreName }
 }

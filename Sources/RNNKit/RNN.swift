@@ -23,10 +23,9 @@ public struct RNN: Sendable {
     /// The module's tensors under their PyTorch names (without prefix), in PyTorch's order.
     public let tensors: OrderedDictionary<String, Tensor>
 
-    private let floatWeights: [[DirectionWeights<Float>]]
-    private let doubleWeights: [[DirectionWeights<Double>]]
-    var floatWeightsForForward: [[DirectionWeights<Float>]] { floatWeights }
-    var doubleWeightsForForward: [[DirectionWeights<Double>]] { doubleWeights }
+    /// [layer][direction], packed for the forward pass in the compute precision (the other one is empty).
+    let floatWeights: [[PackedDirection<Float>]]
+    let doubleWeights: [[PackedDirection<Double>]]
 
     /// Loads the RNN in the file at `url` (any format `TensorFile` reads).
     public init(contentsOf url: URL, options: RNNLoadOptions = RNNLoadOptions()) throws {
@@ -209,20 +208,21 @@ public struct RNN: Sendable {
         }
     }
 
-    private static func weights<S: RNNScalar>(
+    /// Each direction's tensors, widened to the compute type and packed once for the forward pass.
+    private static func weights<S: ForwardScalar>(
         _ tensors: OrderedDictionary<String, Tensor>, _ configuration: RNNConfiguration, isCell: Bool,
         _ values: (Tensor) throws -> [S]
-    ) throws -> [[DirectionWeights<S>]] {
-        let zeros = [S](repeating: 0, count: configuration.mode.gateCount * configuration.hiddenSize)
-        return try (0..<configuration.numLayers).map { layer in
+    ) throws -> [[PackedDirection<S>]] {
+        try (0..<configuration.numLayers).map { layer in
             try (0..<configuration.directions).map { direction in
                 let suffix = isCell ? "" : "_l\(layer)" + (direction == 1 ? "_reverse" : "")
-                return DirectionWeights(
+                return PackedDirection(
                     inputWeights: try values(tensors["weight_ih" + suffix]!),
-                    hiddenWeights: try values(tensors["weight_hh" + suffix]!),
-                    inputBias: try tensors["bias_ih" + suffix].map(values) ?? zeros,
-                    hiddenBias: try tensors["bias_hh" + suffix].map(values) ?? zeros,
-                    projectionWeights: try tensors["weight_hr" + suffix].map(values))
+                    recurrentWeights: try values(tensors["weight_hh" + suffix]!),
+                    inputBias: try tensors["bias_ih" + suffix].map(values),
+                    recurrentBias: try tensors["bias_hh" + suffix].map(values),
+                    projectionWeights: try tensors["weight_hr" + suffix].map(values),
+                    configuration: configuration)
             }
         }
     }

@@ -1,131 +1,296 @@
-/// The forward pass of a multi-layer, optionally bidirectional RNN, LSTM or GRU, as PyTorch's CPU cells compute it
-/// (aten/src/ATen/native/RNN.cpp), each gate sum formed as PyTorch forms it:
+import CRecurrentKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The forward pass of a multi-layer, optionally bidirectional RNN, LSTM or GRU, computing what PyTorch's CPU cells
+/// compute (aten/src/ATen/native/RNN.cpp):
 ///
 /// - RNN:  h = act((x·W_ih^T + b_ih) + (h·W_hh^T + b_hh))
 /// - LSTM: gates i, f, g, o of the same two sums; c = f⊙c + i⊙g; h = o⊙tanh(c), then h·W_hr^T with projections
 /// - GRU:  r, z from the sums; n = tanh(ih_n + r⊙hh_n) (the reset gate scales the recurrent term with its bias);
 ///         h = (h − n)⊙z + n, PyTorch's form of (1 − z)⊙n + z⊙h
 ///
-/// Works on time-major buffers: input [T, B, I], h0 [L·D, B, S] (S = proj or hidden), c0 [L·D, B, H]; returns
-/// output [T, B, D·S], h_n and c_n. With `lengths`, sequence b only runs its first lengths[b] steps: later outputs
-/// are zero, its states stop at its own last step, and the backward direction starts from its own last step —
-/// what `pack_padded_sequence` then `pad_packed_sequence` give in PyTorch.
-struct RecurrentForward<Scalar: RNNScalar> {
+/// How: per layer and direction, GEMMs (OpenBLAS) project the input of many time steps at once (all of them, or
+/// chunks of ~24 MB); then the C kernels (recurrent_kernels.h) run the steps, each a small product with weights
+/// packed at load time, fused with the gate arithmetic. With two threads, the two directions of a bidirectional
+/// layer run side by side; a unidirectional layer with enough work per step shares each step's unit blocks between
+/// the threads (each takes its own half first, then helps with the other's), and each GEMM's rows. Every element
+/// is computed the same way whatever the thread count, so the results are bit-for-bit the same with one thread or
+/// two. (Tests/RNNKitTests/ReferenceForward.swift keeps the plain scalar version that the tests compare this with.)
+///
+/// Rows of the input, of each layer's output and of the input projection are in the caller's order: time-major
+/// (row t·B + b) or batch-first (row b·T + t). With `lengths`, sequence b only runs its first lengths[b] steps:
+/// later outputs are left as they are (zero), its states stop at its own last step, and the backward direction
+/// starts from its own last step — what `pack_padded_sequence` then `pad_packed_sequence` give in PyTorch.
+struct RecurrentForward<Scalar: ForwardScalar> {
     let configuration: RNNConfiguration
     /// [layer][direction].
-    let weights: [[DirectionWeights<Scalar>]]
+    let weights: [[PackedDirection<Scalar>]]
+    /// Choices that only tests change.
+    var tuning = ForwardTuning()
 
-    struct Result {
-        var output: [Scalar]
-        var hN: [Scalar]
-        var cN: [Scalar]
-    }
+    /// Per-step multiply-adds (B·S·G·H) from which a unidirectional layer shares its steps between two threads:
+    /// below, handing half of each step to the other core costs more than it saves (a round trip between the two
+    /// cores of this machine takes ~1 µs; measured: B4 H256 RNN, 262K, is no faster on two threads; B1 H512 GRU,
+    /// 786K, is 3× faster, its two halves fitting the two cores' L2 caches where the whole does not fit one).
+    static var splitThreshold: Int { 384 * 1024 }
+    /// Per-step multiply-adds below which a unidirectional model with several layers pipelines them on two threads
+    /// rather than sharing each step (B4 H256 2-layer LSTM, 1M: 5.1 ms shared, see BENCHMARKS.md for pipelined).
+    static var pipelineLimit: Int { 4 << 20 }
+    /// Total multiply-adds from which the two directions of a bidirectional model run on two threads.
+    static var directionsThreshold: Int { 256 * 1024 }
+    /// Rows from which the input projection is cut in two GEMMs (four from 8192), so that two threads can share it.
+    static var projectionSplitRows: Int { 64 }
 
-    func run(input: [Scalar], steps: Int, batch: Int, h0: [Scalar]?, c0: [Scalar]?, lengths: [Int]?) -> Result {
+    /// Runs the model. `input` is [T·B, I] and `output` [T·B, D·S] (zero-filled when `lengths` are given), rows in
+    /// the order `batchFirst` says; `h0` [L·D, B, S], `c0` [L·D, B, H]; `hN` and `cN` receive the final states in the
+    /// same layouts. `threads` is 1 or 2.
+    func run(input: UnsafePointer<Scalar>, steps: Int, batch: Int, batchFirst: Bool, h0: UnsafePointer<Scalar>?,
+             c0: UnsafePointer<Scalar>?, lengths: [Int]?, output: UnsafeMutablePointer<Scalar>,
+             hN: UnsafeMutablePointer<Scalar>, cN: UnsafeMutablePointer<Scalar>?, threads: Int) {
         let c = configuration
-        let hidden = c.hiddenSize, state = c.outputSize, directions = c.directions
-        let gates = c.mode.gateCount * hidden
-        let lengths = lengths ?? [Int](repeating: steps, count: batch)
-        var layerInput = input
-        var hN = [Scalar](repeating: 0, count: c.numLayers * directions * batch * state)
-        var cN = [Scalar](repeating: 0, count: c.mode == .lstm ? c.numLayers * directions * batch * hidden : 0)
-        for layer in 0..<c.numLayers {
-            let inputSize = c.layerInputSize(layer)
-            let width = directions * state
-            var layerOutput = [Scalar](repeating: 0, count: steps * batch * width)
-            for direction in 0..<directions {
-                let w = weights[layer][direction]
-                let stateIndex = layer * directions + direction
-                let projected = Self.project(layerInput, rows: steps * batch, inputSize: inputSize, weights: w.inputWeights,
-                                             bias: w.inputBias, outputs: gates)
-                var h = h0.map { Array($0[(stateIndex * batch * state)..<((stateIndex + 1) * batch * state)]) }
-                    ?? [Scalar](repeating: 0, count: batch * state)
-                var cell = c0.map { Array($0[(stateIndex * batch * hidden)..<((stateIndex + 1) * batch * hidden)]) }
-                    ?? [Scalar](repeating: 0, count: c.mode == .lstm ? batch * hidden : 0)
-                var recurrent = [Scalar](repeating: 0, count: gates)
-                var full = [Scalar](repeating: 0, count: hidden)
-                for step in 0..<steps {
-                    let t = direction == 0 ? step : steps - 1 - step
-                    for b in 0..<batch where t < lengths[b] {
-                        // hh = h·W_hh^T + b_hh for every gate row.
-                        for j in 0..<gates {
-                            var sum: Scalar = 0
-                            let row = j * state
-                            for k in 0..<state { sum += h[b * state + k] * w.hiddenWeights[row + k] }
-                            recurrent[j] = sum + w.hiddenBias[j]
-                        }
-                        let ih = (t * batch + b) * gates
-                        let out = (t * batch + b) * width + direction * state
-                        switch c.mode {
-                        case .rnn:
-                            for j in 0..<hidden {
-                                let value = projected[ih + j] + recurrent[j]
-                                let activated = c.nonlinearity == .relu ? max(value, 0) : Scalar.hyperbolicTangent(value)
-                                h[b * hidden + j] = activated
-                                layerOutput[out + j] = activated
-                            }
-                        case .lstm:
-                            for j in 0..<hidden {
-                                let i = sigmoid(recurrent[j] + projected[ih + j])
-                                let f = sigmoid(recurrent[hidden + j] + projected[ih + hidden + j])
-                                let g = Scalar.hyperbolicTangent(recurrent[2 * hidden + j] + projected[ih + 2 * hidden + j])
-                                let o = sigmoid(recurrent[3 * hidden + j] + projected[ih + 3 * hidden + j])
-                                let newCell = f * cell[b * hidden + j] + i * g
-                                cell[b * hidden + j] = newCell
-                                full[j] = o * Scalar.hyperbolicTangent(newCell)
-                            }
-                            if let projection = w.projectionWeights {
-                                for p in 0..<state {
-                                    var sum: Scalar = 0
-                                    for k in 0..<hidden { sum += full[k] * projection[p * hidden + k] }
-                                    h[b * state + p] = sum
-                                }
-                            } else {
-                                for j in 0..<hidden { h[b * hidden + j] = full[j] }
-                            }
-                            for p in 0..<state { layerOutput[out + p] = h[b * state + p] }
-                        case .gru:
-                            for j in 0..<hidden {
-                                let r = sigmoid(recurrent[j] + projected[ih + j])
-                                let z = sigmoid(recurrent[hidden + j] + projected[ih + hidden + j])
-                                let n = Scalar.hyperbolicTangent(projected[ih + 2 * hidden + j] + recurrent[2 * hidden + j] * r)
-                                let value = (h[b * hidden + j] - n) * z + n
-                                h[b * hidden + j] = value
-                                layerOutput[out + j] = value
-                            }
+        let hidden = c.hiddenSize, state = c.outputSize, proj = c.projSize, directions = c.directions
+        let gates = c.mode.gateCount, layers = c.numLayers
+        let rows = steps * batch, width = directions * state, gateWidth = gates * hidden
+        let block = Scalar.packBlock
+        let padded = (hidden + block - 1) / block * block
+        // Row strides of time and batch, in rows.
+        let timeRows = batchFirst ? 1 : batch, batchRows = batchFirst ? steps : 1
+        let mode: Int32 = switch c.mode {
+        case .rnn: Int32(c.nonlinearity == .relu ? RK_MODE_RNN_RELU.rawValue : RK_MODE_RNN_TANH.rawValue)
+        case .lstm: Int32(RK_MODE_LSTM.rawValue)
+        case .gru: Int32(RK_MODE_GRU.rawValue)
+        }
+
+        // How the work is shared. With two threads, a bidirectional model runs its directions side by side; a
+        // unidirectional one pipelines its layers (layer l on thread l mod 2, a chunk of steps behind layer l − 1)
+        // unless its steps are large, and shares each step when they are. Where steps are small (below the split
+        // threshold) or cut into a pipeline's small chunks, OpenBLAS would spend more on its call and on packing
+        // W_ih again than on the product: the kernels project with the weights they packed at load.
+        let perStep = batch * state * gateWidth + batch * hidden * proj
+        let pipelineShape = directions == 1 && layers >= 2 && !batchFirst && perStep < Self.pipelineLimit
+        let ownProjection = perStep < Self.splitThreshold || pipelineShape
+        let work = perStep * steps * layers * directions
+        let strategy: Strategy
+        if threads < 2 || work < Self.directionsThreshold {
+            strategy = .alone
+        } else if directions == 2 {
+            strategy = .directions
+        } else if pipelineShape {
+            strategy = .pipeline
+        } else if perStep >= Self.splitThreshold {
+            strategy = .shareSteps
+        } else {
+            strategy = .alone
+        }
+        // The input projection, a chunk of steps at a time (all at once when batch-first: rows are not in time
+        // order); the chunks depend on the shapes only, never on the thread count (OpenBLAS's results may depend on
+        // a GEMM's height). A pipeline wants eighths of the sequence.
+        let chunkSteps = batchFirst ? steps
+            : pipelineShape ? max((steps + 7) / 8, 1)
+            : min(steps, max(tuning.projectionChunkBytes / MemoryLayout<Scalar>.stride / (batch * gateWidth),
+                             (tuning.projectionChunkRows + batch - 1) / batch, 1))
+        let chunkCount = (steps + chunkSteps - 1) / chunkSteps
+        // Buffers per lane (a direction, or a pipeline's thread), once per call: nothing is allocated per step.
+        let lanes = strategy == .pipeline ? 2 : directions
+
+        let xproj = (0..<lanes).map { _ in
+            let buffer = AlignedBuffer<Scalar>(count: chunkSteps * batch * gateWidth + block, zeroed: false)
+            (buffer.pointer + chunkSteps * batch * gateWidth).initialize(repeating: 0, count: block)  // read past the last row
+            return buffer
+        }
+        let between = (0..<min(layers - 1, 2)).map { _ in AlignedBuffer<Scalar>(count: rows * width, zeroed: lengths != nil) }
+        let states = (0..<lanes).map { _ in
+            DirectionStates<Scalar>(a: AlignedBuffer(count: batch * state + block), b: AlignedBuffer(count: batch * state + block),
+                                    full: proj > 0 ? AlignedBuffer(count: batch * padded) : nil,
+                                    cell: c.mode == .lstm ? AlignedBuffer(count: batch * padded) : nil)
+        }
+
+        let lengths32 = lengths.map { $0.map { Int32($0) } }
+        lengths32.withUnsafeBufferPointerIfPresent { lengthPointer in
+            func layerInput(_ layer: Int) -> UnsafePointer<Scalar> {
+                layer == 0 ? input : UnsafePointer(between[(layer - 1) % 2].pointer)
+            }
+            func layerOutput(_ layer: Int) -> UnsafeMutablePointer<Scalar> {
+                layer == layers - 1 ? output : between[layer % 2].pointer
+            }
+            /// h0 and c0 (or zeros) into the lane's state buffers.
+            func prepare(_ layer: Int, _ direction: Int, lane: Int) {
+                let index = layer * directions + direction, s = states[lane]
+                if let h0 {
+                    s.a.pointer.update(from: h0 + index * batch * state, count: batch * state)
+                } else {
+                    s.a.pointer.update(repeating: 0, count: batch * state)
+                }
+                if let cell = s.cell {
+                    for b in 0..<batch {
+                        if let c0 {
+                            (cell.pointer + b * padded).update(from: c0 + (index * batch + b) * hidden, count: hidden)
+                        } else {
+                            (cell.pointer + b * padded).update(repeating: 0, count: hidden)
                         }
                     }
                 }
-                hN.replaceSubrange((stateIndex * batch * state)..<((stateIndex + 1) * batch * state), with: h)
-                if c.mode == .lstm {
-                    cN.replaceSubrange((stateIndex * batch * hidden)..<((stateIndex + 1) * batch * hidden), with: cell)
+            }
+            /// The steps of chunk `chunk` (in the order the direction runs them) and the times they cover.
+            func chunkRange(_ chunk: Int, _ direction: Int) -> (steps: Range<Int>, times: Range<Int>) {
+                let range = (chunk * chunkSteps)..<min((chunk + 1) * chunkSteps, steps)
+                return (range, direction == 0 ? range : (steps - range.upperBound)..<(steps - range.lowerBound))
+            }
+            /// The GEMMs of a chunk's projection: its rows, in up to 4 pieces (so that two threads can share them);
+            /// a fixed rule, the same with one thread. Few: OpenBLAS packs all of W_ih again for every GEMM.
+            func projectionParts(_ times: Range<Int>) -> [Range<Int>] {
+                let first = batchFirst ? 0 : times.lowerBound * batch, count = batchFirst ? rows : times.count * batch
+                let pieces = count >= 8192 ? 4 : count >= Self.projectionSplitRows ? 2 : 1
+                return (0..<pieces).map { first + $0 * count / pieces..<first + ($0 + 1) * count / pieces }
+            }
+            func project(_ layer: Int, _ direction: Int, _ part: Range<Int>, from firstRow: Int, lane: Int) {
+                let columns = c.layerInputSize(layer), w = weights[layer][direction]
+                let x = layerInput(layer) + part.lowerBound * columns
+                let out = xproj[lane].pointer + (part.lowerBound - firstRow) * gateWidth
+                if ownProjection {
+                    Scalar.project(x: x, ldx: columns, rows: part.count, columns: columns, weights: w.inputPacked.pointer,
+                                   units: gateWidth, out: out, ldout: gateWidth, kernels: tuning.kernels)
+                } else {
+                    Scalar.gemm(m: part.count, n: gateWidth, k: columns, a: x, lda: columns, b: w.input.pointer, ldb: columns,
+                                c: out, ldc: gateWidth)
                 }
             }
-            layerInput = layerOutput
+            func recur(_ layer: Int, _ direction: Int, _ chunk: Int, lane: Int, thread: Int, threads: Int, schedule: OpaquePointer?) {
+                let index = layer * directions + direction, s = states[lane]
+                let (range, times) = chunkRange(chunk, direction)
+                let job = SequenceJob<Scalar>(
+                    mode: mode, batch: batch, steps: steps, reverse: direction == 1, firstStep: range.lowerBound,
+                    stepCount: range.count, stateSize: state, hiddenSize: hidden, projSize: proj,
+                    weights: weights[layer][direction], xproj: UnsafePointer(xproj[lane].pointer),
+                    xprojFirstTime: batchFirst ? 0 : times.lowerBound,
+                    xprojTimeStride: timeRows * gateWidth, xprojBatchStride: batchRows * gateWidth,
+                    output: layerOutput(layer) + direction * state, outputTimeStride: timeRows * width,
+                    outputBatchStride: batchRows * width, hA: s.a.pointer, hB: s.b.pointer, hFull: s.full?.pointer,
+                    cell: s.cell?.pointer, lengths: lengthPointer, hN: hN + index * batch * state,
+                    cN: cN.map { $0 + index * batch * hidden }, kernels: tuning.kernels)
+                Scalar.runSequence(job, thread: thread, threads: threads, schedule: schedule)
+            }
+            /// One direction of one layer on one thread, chunk by chunk; `ready(chunk)` is called before a chunk's
+            /// projection, `done(chunk)` after its steps.
+            func runAlone(_ layer: Int, _ direction: Int, lane: Int, ready: (Int) -> Void = { _ in }, done: (Int) -> Void = { _ in }) {
+                prepare(layer, direction, lane: lane)
+                for chunk in 0..<chunkCount {
+                    let times = chunkRange(chunk, direction).times
+                    ready(chunk)
+                    for part in projectionParts(times) {
+                        project(layer, direction, part, from: batchFirst ? 0 : times.lowerBound * batch, lane: lane)
+                    }
+                    recur(layer, direction, chunk, lane: lane, thread: 0, threads: 1, schedule: nil)
+                    done(chunk)
+                }
+            }
+            /// One direction of one layer shared by two threads: both call this at once. They claim the pieces of
+            /// each GEMM and of each step as they go (rk_schedule), so that neither waits for the other beyond a
+            /// piece it holds (the machine may be shared).
+            func runShared(_ layer: Int, _ direction: Int, thread: Int, schedule: OpaquePointer) {
+                if thread == 0 {
+                    prepare(layer, direction, lane: direction)
+                    rk_schedule_finish(schedule, Int32(2 * steps), 0)  // counted as a piece of the first projection
+                }
+                for chunk in 0..<chunkCount {
+                    let times = chunkRange(chunk, direction).times
+                    let firstRow = batchFirst ? 0 : times.lowerBound * batch
+                    let parts = projectionParts(times)
+                    let phase = Int32(2 * steps + chunk)
+                    while case let i = Int(rk_schedule_claim(schedule, phase, 0)), i < parts.count {
+                        project(layer, direction, parts[i], from: firstRow, lane: direction)
+                        rk_schedule_finish(schedule, phase, Int32(thread))
+                    }
+                    rk_schedule_wait(schedule, phase, Int32(parts.count + (chunk == 0 ? 1 : 0)))
+                    recur(layer, direction, chunk, lane: direction, thread: thread, threads: 2, schedule: schedule)
+                }
+            }
+
+            if strategy != .alone, let barrier = rk_barrier_create(2) {
+                // .shareSteps: one schedule per layer and direction; .pipeline: one whose phase l·chunks + c says
+                // that layer l has run chunk c.
+                let schedules = (0..<(strategy == .pipeline ? 1 : layers * directions)).compactMap { _ in
+                    rk_schedule_create(Int32(strategy == .pipeline ? layers * chunkCount : 2 * steps + chunkCount))
+                }
+                defer {
+                    rk_barrier_destroy(barrier)
+                    schedules.forEach { rk_schedule_destroy($0) }
+                }
+                let body = { (thread: Int) in
+                    switch strategy {
+                    case .directions:
+                        for layer in 0..<layers {
+                            runAlone(layer, thread, lane: thread)
+                            rk_barrier_wait(barrier)  // the layer's output is the next layer's input
+                        }
+                    case .shareSteps:
+                        for layer in 0..<layers {
+                            for direction in 0..<directions {
+                                runShared(layer, direction, thread: thread, schedule: schedules[layer * directions + direction])
+                            }
+                        }
+                    case .pipeline:
+                        // Layer l + 2 reuses layer l's output buffer, chunk c only after layer l + 1 has read it.
+                        let progress = schedules[0]
+                        for layer in stride(from: thread, to: layers, by: 2) {
+                            runAlone(layer, 0, lane: thread, ready: { chunk in
+                                if layer > 0 { rk_schedule_wait(progress, Int32((layer - 1) * chunkCount + chunk), 1) }
+                            }, done: { chunk in
+                                rk_schedule_finish(progress, Int32(layer * chunkCount + chunk), Int32(thread))
+                            })
+                        }
+                    case .alone:
+                        break
+                    }
+                }
+                while schedules.count == (strategy == .pipeline ? 1 : layers * directions) {
+                    if ParallelRunner.run(body) { return }
+                    guard tuning.waitForWorker else { break }
+                    sched_yield()
+                }
+            }
+            for layer in 0..<layers {
+                for direction in 0..<directions { runAlone(layer, direction, lane: direction) }
+            }
         }
-        return Result(output: layerInput, hN: hN, cN: cN)
     }
 
-    private func sigmoid(_ x: Scalar) -> Scalar { 1 / (1 + Scalar.exponential(-x)) }
+    /// How two threads share the work (see `run`).
+    private enum Strategy {
+        case alone, directions, shareSteps, pipeline
+    }
+}
 
-    /// x·W^T + b for every row of x: [rows, inputSize] × [outputs, inputSize]^T → [rows, outputs].
-    static func project(_ x: [Scalar], rows: Int, inputSize: Int, weights: [Scalar], bias: [Scalar], outputs: Int) -> [Scalar] {
-        var result = [Scalar](repeating: 0, count: rows * outputs)
-        x.withUnsafeBufferPointer { x in
-            weights.withUnsafeBufferPointer { w in
-                result.withUnsafeMutableBufferPointer { out in
-                    for row in 0..<rows {
-                        let xRow = x.baseAddress! + row * inputSize
-                        for j in 0..<outputs {
-                            let wRow = w.baseAddress! + j * inputSize
-                            var sum: Scalar = 0
-                            for k in 0..<inputSize { sum += xRow[k] * wRow[k] }
-                            out[row * outputs + j] = sum + bias[j]
-                        }
-                    }
-                }
-            }
+/// The forward pass's choices that only tests change.
+struct ForwardTuning: Sendable {
+    /// Which kernels run (rk_kernels in recurrent_kernels.h): −1, the best this CPU has.
+    var kernels: Int32 = -1
+    /// Bytes of input projection computed at a time (time-major input): few enough that the buffer is reused by
+    /// malloc from call to call (glibc maps anything above 32 MB afresh, page faults and all) and the kernels find
+    /// it in cache…
+    var projectionChunkBytes = 24 << 20
+    /// … and at least this many rows: OpenBLAS packs all of W_ih again for each GEMM, which fewer rows amortise
+    /// badly (chunks of 512 rows spent 8% of the B64 H1024 LSTM's time packing).
+    var projectionChunkRows = 2048
+    /// When another call has the worker thread: wait for it (tests that must run on two threads), or run alone.
+    var waitForWorker = false
+}
+
+/// One direction's state buffers: h (two, swapped each step), o⊙tanh(c) before the projection, and c.
+private struct DirectionStates<Scalar: ForwardScalar> {
+    let a: AlignedBuffer<Scalar>, b: AlignedBuffer<Scalar>, full: AlignedBuffer<Scalar>?, cell: AlignedBuffer<Scalar>?
+}
+
+extension Optional {
+    /// Calls `body` with a pointer to the array's elements, or with nil when there is no array.
+    func withUnsafeBufferPointerIfPresent<E, R>(_ body: (UnsafePointer<E>?) throws -> R) rethrows -> R where Wrapped == [E] {
+        switch self {
+        case .some(let array): try array.withUnsafeBufferPointer { try body($0.baseAddress) }
+        case .none: try body(nil)
         }
-        return result
     }
 }

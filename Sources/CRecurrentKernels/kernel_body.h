@@ -1,0 +1,412 @@
+// One scalar type's kernels; included by kernels_isa.h with RK_T (float or double), RK_V (its 64-byte vector),
+// RK_VI (the matching integer vector), RK_VU (the unaligned vector), RK_VW (lanes: 16 or 8) and RK_SFX (f32, f64).
+//
+// A step computes, for a tile of MR batch rows × NB unit blocks, G accumulators per (row, block): the bias b_hh
+// plus Σ_k h[row][k]·W_hh[gate][unit][k], k = 0, 1, 2… in that order, one fused multiply-add at a time. Then the
+// gate arithmetic runs on the accumulators while they are still in registers. The tile shape changes nothing in
+// any element's arithmetic, so neither does the number of threads.
+
+#define RK_FN(name) RK_CAT(RK_CAT(name, _), RK_SFX)
+#define RK_SEQUENCE RK_CAT(rk_sequence_, RK_SFX)
+#define RK_ARGS RK_FN(rk_tile_args)
+#ifndef RK_MODE_LINEAR
+#define RK_MODE_LINEAR 100 /* the projection of an LSTM with proj_size: no bias, no activation */
+#endif
+
+typedef struct {
+    int mode;
+    int gates;
+    int columns;            // K: the width of the rows of h
+    const RK_T *w;          // packed [blocks][K][G][VW]
+    const RK_T *bias_hh;    // packed [blocks][G][VW], NULL for zeros
+    const RK_T *bias_ih;    // packed [blocks][G][VW]
+    const RK_T *h;          // rows multiplied by W
+    long ldh;
+    const RK_T *hprev;      // the state before the step (GRU's blend; copied for finished rows)
+    long ldhp;
+    const RK_T *xrow;       // the input projection at this step, row b at xrow + b·ldx
+    long ldx;
+    int units;              // valid units (H, or P for the projection)
+    int hidden;             // H: the distance between gates in a row of the input projection
+    RK_T *dst;              // the new state
+    long lddst;
+    RK_T *out;              // the step's output, or NULL
+    long ldout;
+    RK_T *c;                // LSTM cell state [batch][blocks·VW]
+    long ldc;
+    const int *lengths;
+    int t;
+    int copy_inactive;      // rows past their length carry hprev over into dst
+} RK_ARGS;
+
+static inline RK_V RK_FN(rk_load)(const RK_T *p) {
+    RK_V v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void RK_FN(rk_store)(RK_T *p, RK_V v, int valid) {
+    if (valid == RK_VW) {
+        __builtin_memcpy(p, &v, sizeof v);
+    } else {
+        RK_T lanes[RK_VW];
+        __builtin_memcpy(lanes, &v, sizeof v);
+        for (int i = 0; i < valid; i++) p[i] = lanes[i];
+    }
+}
+
+// The gate arithmetic for one (row, block), as PyTorch's cells order it (see RecurrentForward.swift); `a` holds
+// the G recurrent sums h·W_hh^T + b_hh, the input projection supplies x·W_ih^T, to which b_ih is added here.
+static inline __attribute__((always_inline)) void RK_FN(rk_finish)(const RK_ARGS *x, int b, int block, const RK_V *a) {
+    const int u0 = block * RK_VW;
+    int valid = x->units - u0;
+    if (valid > RK_VW) valid = RK_VW;
+    RK_T *dst = x->dst + (long)b * x->lddst + u0;
+    if (x->lengths && x->t >= x->lengths[b]) {
+        if (x->copy_inactive) {
+            const RK_T *src = x->hprev + (long)b * x->ldhp + u0;
+            for (int i = 0; i < valid; i++) dst[i] = src[i];
+        }
+        return;
+    }
+    const long H = x->hidden;
+    const RK_T *xr = 0, *bi = 0;
+    if (x->mode != RK_MODE_LINEAR) {
+        xr = x->xrow + (long)b * x->ldx + u0;
+        bi = x->bias_ih + (long)block * x->gates * RK_VW;
+    }
+    RK_V v;
+    switch (x->mode) {
+    case RK_MODE_RNN_TANH:
+        v = RK_FN(rk_tanh)((RK_FN(rk_load)(xr) + RK_FN(rk_load)(bi)) + a[0]);
+        break;
+    case RK_MODE_RNN_RELU: {
+        RK_V sum = (RK_FN(rk_load)(xr) + RK_FN(rk_load)(bi)) + a[0];
+        v = RK_CAT(rk_select_, RK_SFX)(sum < (RK_T)0, (RK_V){}, sum);  // max(sum, 0), NaN kept as PyTorch keeps it
+        break;
+    }
+    case RK_MODE_LSTM: {
+        RK_V i = RK_FN(rk_sigmoid)(a[0] + (RK_FN(rk_load)(xr) + RK_FN(rk_load)(bi)));
+        RK_V f = RK_FN(rk_sigmoid)(a[1] + (RK_FN(rk_load)(xr + H) + RK_FN(rk_load)(bi + RK_VW)));
+        RK_V g = RK_FN(rk_tanh)(a[2] + (RK_FN(rk_load)(xr + 2 * H) + RK_FN(rk_load)(bi + 2 * RK_VW)));
+        RK_V o = RK_FN(rk_sigmoid)(a[3] + (RK_FN(rk_load)(xr + 3 * H) + RK_FN(rk_load)(bi + 3 * RK_VW)));
+        RK_T *cp = x->c + (long)b * x->ldc + u0;
+        RK_V cell = f * RK_FN(rk_load)(cp) + i * g;
+        __builtin_memcpy(cp, &cell, sizeof cell);  // the cell rows are padded to whole blocks
+        v = o * RK_FN(rk_tanh)(cell);
+        break;
+    }
+    case RK_MODE_GRU: {
+        RK_V r = RK_FN(rk_sigmoid)(a[0] + (RK_FN(rk_load)(xr) + RK_FN(rk_load)(bi)));
+        RK_V z = RK_FN(rk_sigmoid)(a[1] + (RK_FN(rk_load)(xr + H) + RK_FN(rk_load)(bi + RK_VW)));
+        RK_V n = RK_FN(rk_tanh)((RK_FN(rk_load)(xr + 2 * H) + RK_FN(rk_load)(bi + 2 * RK_VW)) + a[2] * r);
+        RK_V previous = RK_FN(rk_load)(x->hprev + (long)b * x->ldhp + u0);
+        v = (previous - n) * z + n;
+        break;
+    }
+    default:  // RK_MODE_LINEAR
+        v = a[0];
+        break;
+    }
+    RK_FN(rk_store)(dst, v, valid);
+    if (x->out) RK_FN(rk_store)(x->out + (long)b * x->ldout + u0, v, valid);
+}
+
+#define RK_MAX_COLUMNS 9  /* NB·G accumulators per row, at most */
+#define RK_PIECES 3                 /* pieces per half of a phase at least (rk_phase)… */
+#define RK_PIECE_WORK (256 * 1024)  /* … and more, of about this many multiply-adds, when there is more work */
+
+static inline __attribute__((always_inline)) void RK_FN(rk_tile)(const RK_ARGS *x, int b0, int block0, const int G,
+                                                                 const int MR, const int NB) {
+    const int K = x->columns;
+    RK_V acc[RK_MAX_ROWS][RK_MAX_COLUMNS];
+    const RK_T *panel[RK_MAX_COLUMNS];
+    const RK_T *rows[RK_MAX_ROWS];
+#pragma clang loop unroll(full)
+    for (int n = 0; n < NB; n++) panel[n] = x->w + (size_t)(block0 + n) * K * G * RK_VW;
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) rows[r] = x->h + (long)(b0 + r) * x->ldh;
+#pragma clang loop unroll(full)
+    for (int n = 0; n < NB; n++) {
+#pragma clang loop unroll(full)
+        for (int g = 0; g < G; g++) {
+            RK_V bias = x->bias_hh ? RK_FN(rk_load)(x->bias_hh + ((size_t)(block0 + n) * G + g) * RK_VW) : (RK_V){};
+#pragma clang loop unroll(full)
+            for (int r = 0; r < MR; r++) acc[r][n * G + g] = bias;
+        }
+    }
+    // The epilogue reads this step's input projection, which nothing has touched since the GEMM wrote it: ask
+    // for it now, so it arrives while the sums run (−10% time on LSTM B24 H320).
+    if (x->xrow) {
+#pragma clang loop unroll(full)
+        for (int r = 0; r < MR; r++) {
+#pragma clang loop unroll(full)
+            for (int n = 0; n < NB; n++) {
+#pragma clang loop unroll(full)
+                for (int g = 0; g < G; g++) {
+                    const RK_T *p = x->xrow + (long)(b0 + r) * x->ldx + (long)g * x->hidden + (block0 + n) * RK_VW;
+                    __builtin_prefetch(p);
+                    __builtin_prefetch(p + RK_VW - 1);
+                }
+            }
+        }
+    }
+    for (int k = 0; k < K; k++) {
+        RK_V w[RK_MAX_COLUMNS];
+#pragma clang loop unroll(full)
+        for (int n = 0; n < NB; n++) {
+#pragma clang loop unroll(full)
+            for (int g = 0; g < G; g++) w[n * G + g] = RK_FN(rk_load)(panel[n] + ((size_t)k * G + g) * RK_VW);
+        }
+#pragma clang loop unroll(full)
+        for (int r = 0; r < MR; r++) {
+            RK_V hk = rows[r][k] - (RK_V){};  // a splat that keeps −0
+#pragma clang loop unroll(full)
+            for (int j = 0; j < NB * G; j++) acc[r][j] = RK_CAT(rk_fma_, RK_SFX)(hk, w[j], acc[r][j]);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) {
+#pragma clang loop unroll(full)
+        for (int n = 0; n < NB; n++) RK_FN(rk_finish)(x, b0 + r, block0 + n, &acc[r][n * G]);
+    }
+}
+
+#define RK_TILE(G, MR, NB) \
+    static void RK_FN(rk_tile_##G##_##MR##_##NB)(const RK_ARGS *x, int b0, int block0) { RK_FN(rk_tile)(x, b0, block0, G, MR, NB); }
+
+// The tiles used, chosen so that accumulators + weight vectors fit in 32 registers (AVX-512): rows × blocks ×
+// gates ≤ 24. Single-row tiles take several blocks so that enough independent sums hide the FMA latency.
+RK_TILE(1, 1, 8) RK_TILE(1, 2, 8) RK_TILE(1, 1, 4) RK_TILE(1, 2, 4) RK_TILE(1, 1, 1) RK_TILE(1, 2, 1)
+RK_TILE(3, 1, 3) RK_TILE(3, 2, 3) RK_TILE(3, 1, 2) RK_TILE(3, 2, 2) RK_TILE(3, 1, 1) RK_TILE(3, 2, 1)
+RK_TILE(4, 1, 2) RK_TILE(4, 2, 2) RK_TILE(4, 1, 1) RK_TILE(4, 2, 1)
+#if RK_MAX_ROWS >= 6
+RK_TILE(1, 4, 4) RK_TILE(1, 6, 4) RK_TILE(1, 4, 1) RK_TILE(1, 6, 1)
+RK_TILE(3, 4, 2) RK_TILE(3, 4, 1) RK_TILE(3, 6, 1)
+RK_TILE(4, 4, 1) RK_TILE(4, 6, 1)
+#endif
+
+typedef void (*RK_FN(rk_tile_fn))(const RK_ARGS *, int, int);
+
+/// Blocks per tile for the tallest tile a batch allows.
+static int RK_FN(rk_blocks_per_tile)(int G, int rows) {
+    switch (G) {
+    case 1: return rows <= 2 ? 8 : 4;
+    case 3: return rows <= 2 ? 3 : rows <= 4 ? 2 : 1;
+    default: return rows <= 2 ? 2 : 1;
+    }
+}
+
+static RK_FN(rk_tile_fn) RK_FN(rk_pick)(int G, int MR, int NB) {
+#define RK_CASE(g, mr, nb) if (G == g && MR == mr && NB == nb) return RK_FN(rk_tile_##g##_##mr##_##nb);
+    RK_CASE(1, 1, 8) RK_CASE(1, 2, 8) RK_CASE(1, 1, 4) RK_CASE(1, 2, 4) RK_CASE(1, 1, 1) RK_CASE(1, 2, 1)
+    RK_CASE(3, 1, 3) RK_CASE(3, 2, 3) RK_CASE(3, 1, 2) RK_CASE(3, 2, 2) RK_CASE(3, 1, 1) RK_CASE(3, 2, 1)
+    RK_CASE(4, 1, 2) RK_CASE(4, 2, 2) RK_CASE(4, 1, 1) RK_CASE(4, 2, 1)
+#if RK_MAX_ROWS >= 6
+    RK_CASE(1, 4, 4) RK_CASE(1, 6, 4) RK_CASE(1, 4, 1) RK_CASE(1, 6, 1)
+    RK_CASE(3, 4, 2) RK_CASE(3, 4, 1) RK_CASE(3, 6, 1)
+    RK_CASE(4, 4, 1) RK_CASE(4, 6, 1)
+#endif
+#undef RK_CASE
+    return 0;
+}
+
+static int RK_FN(rk_rows_per_tile)(int rows) {
+    if (rows >= 6 && RK_MAX_ROWS >= 6) return 6;
+    if (rows >= 4 && RK_MAX_ROWS >= 4) return 4;
+    return rows >= 2 ? 2 : 1;
+}
+
+/// One work item: blocks [start, start + nb) of every batch row, tile by tile.
+static void RK_FN(rk_group)(const RK_ARGS *x, int batch, int start, int nb, int tallest) {
+    for (int b0 = 0; b0 < batch;) {
+        int mr = RK_FN(rk_rows_per_tile)(batch - b0);
+        if (mr > tallest) mr = tallest;
+        RK_FN(rk_pick)(x->gates, mr, nb)(x, b0, start);
+        b0 += mr;
+    }
+}
+
+/// The work items of a phase: groups of `wide` blocks (single blocks at the end of each part). With two threads
+/// (`halves`), the blocks are cut in two halves at a multiple of `wide` where possible; alone, one part has them all.
+static void RK_FN(rk_items)(int gates, int batch, int blocks, int halves, int half, int *wide, int *first, int *span,
+                            int *full, int *count) {
+    *wide = RK_FN(rk_blocks_per_tile)(gates, RK_FN(rk_rows_per_tile)(batch));
+    int middle = blocks;
+    if (halves) {
+        middle = (blocks / 2 + *wide - 1) / *wide * *wide;
+        if (middle >= blocks) middle = (blocks + 1) / 2;
+    }
+    *first = half == 0 ? 0 : middle;
+    *span = half == 0 ? middle : blocks - middle;
+    *full = *span / *wide;
+    *count = *full + (*span - *full * *wide);
+}
+
+/// How many pieces a half of `count` groups is cut into (see rk_phase): a few, more when each would hold more than
+/// RK_PIECE_WORK multiply-adds (so that the thread that finishes first waits little for the other's last piece).
+static int RK_FN(rk_pieces)(int count, long work) {
+    long pieces = work / RK_PIECE_WORK;
+    if (pieces < RK_PIECES) pieces = RK_PIECES;
+    return pieces < count ? (int)pieces : count;
+}
+
+/// The pieces of a phase shared by two threads, both halves.
+static int RK_FN(rk_item_count)(const RK_ARGS *x, int batch, int blocks) {
+    int total = 0;
+    for (int half = 0; half < 2; half++) {
+        int wide, first, span, full, count;
+        RK_FN(rk_items)(x->gates, batch, blocks, 1, half, &wide, &first, &span, &full, &count);
+        total += RK_FN(rk_pieces)(count, (long)batch * x->columns * x->gates * span * RK_VW);
+    }
+    return total;
+}
+
+/// A phase (one step's cell update, or its projection). Each half of the blocks is cut into pieces (rk_pieces);
+/// thread t takes the pieces of half t first (its weights stay in its cache from step to step),
+/// then helps with the other half: when the other thread is late (the machine is shared), nobody waits for it
+/// beyond the piece it is working on. Few, large pieces: every claim that crosses cores costs ~0.5 µs here.
+static void RK_FN(rk_phase)(const RK_ARGS *x, int batch, int blocks, rk_schedule *schedule, int phase, int thread,
+                            int threads) {
+    const int tallest = RK_FN(rk_rows_per_tile)(batch);
+    for (int pass = 0; pass < (schedule ? 2 : 1); pass++) {
+        const int half = threads == 1 ? pass : (pass == 0 ? thread : 1 - thread);
+        int wide, first, span, full, count;
+        RK_FN(rk_items)(x->gates, batch, blocks, schedule != 0, half, &wide, &first, &span, &full, &count);
+        const int pieces = schedule ? RK_FN(rk_pieces)(count, (long)batch * x->columns * x->gates * span * RK_VW) : 1;
+        for (int piece = 0;; piece++) {
+            if (schedule) piece = rk_schedule_claim(schedule, phase, half);
+            if (piece >= pieces) break;
+            for (int i = piece * count / pieces; i < (piece + 1) * count / pieces; i++) {
+                const int start = i < full ? first + i * wide : first + full * wide + (i - full);
+                RK_FN(rk_group)(x, batch, start, i < full ? wide : 1, tallest);
+            }
+            if (schedule) rk_schedule_finish(schedule, phase, thread);
+        }
+    }
+}
+
+void RK_CAT(RK_CAT(rk_project_, RK_SFX), RK_CAT(_, RK_ISA))(const RK_T *x, long ldx, int rows, int columns,
+                                                             const RK_T *w, int units, RK_T *out, long ldout) {
+    RK_ARGS a = {0};
+    a.mode = RK_MODE_LINEAR;
+    a.gates = 1;
+    a.columns = columns;
+    a.w = w;
+    a.ldh = ldx;
+    a.units = units;
+    a.hidden = units;
+    a.lddst = ldout;
+    const int blocks = (units + RK_VW - 1) / RK_VW;
+    // Rows a panel at a time, so that they stay in cache while every group of blocks goes through them.
+    for (int r0 = 0; r0 < rows; r0 += 96) {
+        const int n = rows - r0 < 96 ? rows - r0 : 96;
+        const int tallest = RK_FN(rk_rows_per_tile)(n);
+        const int wide = RK_FN(rk_blocks_per_tile)(1, tallest);
+        a.h = x + (long)r0 * ldx;
+        a.dst = out + (long)r0 * ldout;
+        for (int block = 0; block < blocks;) {
+            const int nb = blocks - block >= wide ? wide : 1;
+            RK_FN(rk_group)(&a, n, block, nb, tallest);
+            block += nb;
+        }
+    }
+}
+
+void RK_CAT(RK_CAT(rk_sequence_run_, RK_SFX), RK_CAT(_, RK_ISA))(const RK_SEQUENCE *s, int thread, int threads,
+                                                                  rk_schedule *schedule) {
+    const int G = s->mode == RK_MODE_LSTM ? 4 : s->mode == RK_MODE_GRU ? 3 : 1;
+    const int H = s->hidden_size, S = s->state_size, P = s->proj_size, B = s->batch;
+    const int hidden_blocks = (H + RK_VW - 1) / RK_VW, proj_blocks = (P + RK_VW - 1) / RK_VW;
+    const long padded = (long)hidden_blocks * RK_VW;
+    if (threads == 1) schedule = 0;
+
+    RK_ARGS cell = {0}, projection = {0};
+    cell.mode = s->mode;
+    cell.gates = G;
+    cell.columns = S;
+    cell.w = s->w_hh;
+    cell.bias_hh = s->b_hh;
+    cell.bias_ih = s->b_ih;
+    cell.ldh = S;
+    cell.ldhp = S;
+    cell.ldx = s->xproj_batch_stride;
+    cell.units = H;
+    cell.hidden = H;
+    cell.c = s->c;
+    cell.ldc = padded;
+    cell.lengths = s->lengths;
+    cell.ldout = s->output_batch_stride;
+    if (P > 0) {
+        cell.dst = s->h_full;  // o⊙tanh(c), before the projection
+        cell.lddst = padded;
+        cell.copy_inactive = 0;
+        projection.mode = RK_MODE_LINEAR;
+        projection.gates = 1;
+        projection.columns = H;
+        projection.w = s->w_hr;
+        projection.bias_ih = s->b_ih;  // unused by the linear epilogue
+        projection.h = s->h_full;
+        projection.ldh = padded;
+        projection.ldhp = S;
+        projection.units = P;
+        projection.hidden = P;
+        projection.lddst = S;
+        projection.ldout = s->output_batch_stride;
+        projection.lengths = s->lengths;
+        projection.copy_inactive = 1;
+    } else {
+        cell.lddst = S;
+        cell.copy_inactive = 1;
+    }
+    // Phases in order; a phase starts when every item of the one before it is done.
+    const int cell_items = RK_FN(rk_item_count)(&cell, B, hidden_blocks);
+    const int projection_items = P > 0 ? RK_FN(rk_item_count)(&projection, B, proj_blocks) : 0;
+    const int per_step = P > 0 ? 2 : 1;
+    const int last = s->first_step + s->step_count;
+    RK_T *current = s->first_step % 2 == 0 ? s->h_a : s->h_b, *next = s->first_step % 2 == 0 ? s->h_b : s->h_a;
+    for (int step = s->first_step; step < last; step++) {
+        const int t = s->reverse ? s->steps - 1 - step : step;
+        const int phase = step * per_step;
+        RK_T *out = s->output + (long)t * s->output_time_stride;
+        cell.t = t;
+        cell.h = current;
+        cell.hprev = current;
+        cell.xrow = s->xproj + (long)(t - s->xproj_first_time) * s->xproj_time_stride;
+        if (P == 0) {
+            cell.dst = next;
+            cell.out = out;
+        }
+        if (schedule && phase > 0) rk_schedule_wait(schedule, phase - 1, P > 0 ? projection_items : cell_items);
+        RK_FN(rk_phase)(&cell, B, hidden_blocks, schedule, phase, thread, threads);
+        if (P > 0) {
+            projection.t = t;
+            projection.hprev = current;
+            projection.dst = next;
+            projection.out = out;
+            if (schedule) rk_schedule_wait(schedule, phase, cell_items);
+            RK_FN(rk_phase)(&projection, B, proj_blocks, schedule, phase + 1, thread, threads);
+        }
+        RK_T *swap = current;
+        current = next;
+        next = swap;
+    }
+    // Every thread returns once all of the range's work is done (whoever did it); thread 0 then writes the final
+    // states.
+    if (schedule) rk_schedule_wait(schedule, last * per_step - 1, P > 0 ? projection_items : cell_items);
+    if (last < s->steps || thread != 0) return;
+    for (long i = 0; i < (long)B * S; i++) s->h_n[i] = current[i];
+    if (s->mode == RK_MODE_LSTM) {
+        for (int b = 0; b < B; b++) {
+            for (int u = 0; u < H; u++) s->c_n[(long)b * H + u] = s->c[(long)b * padded + u];
+        }
+    }
+}
+
+#undef RK_FN
+#undef RK_SEQUENCE
+#undef RK_ARGS
+#undef RK_MAX_COLUMNS
+#undef RK_TILE
+#undef RK_PIECES
+#undef RK_PIECE_WORK

@@ -1,0 +1,3 @@
+import RNNCommands
+
+CommandRunner.main(Bench.self)
