@@ -5,6 +5,7 @@
 #if defined(__x86_64__)
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #define RK_ISA avx2
+#define RK_HAS_RCP14 0
 #define RK_HAS_FMA 1
 #define RK_MAX_ROWS 2
 #include "kernels_isa.h"

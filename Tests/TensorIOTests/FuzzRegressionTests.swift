@@ -6,7 +6,8 @@ import TensorIO
 /// the minimized inputs that once crashed a parser) through the same entry points the fuzz targets use.
 ///
 /// A regression crashes the test process, which is the point; a run under `tools/asan.sh` replays them with
-/// the address sanitizer too.
+/// the address sanitizer too. One target at a time: the file-based entry points reuse one scratch file each.
+@Suite(.serialized)
 struct FuzzRegressionTests {
     static func entryPoint(_ target: String) -> ((UnsafeRawBufferPointer) -> Void)? {
         switch target {

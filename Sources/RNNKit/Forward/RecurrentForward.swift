@@ -98,11 +98,13 @@ struct RecurrentForward<Scalar: ForwardScalar> {
         let lanes = strategy == .pipeline ? 2 : directions
 
         let xproj = (0..<lanes).map { _ in
-            let buffer = AlignedBuffer<Scalar>(count: chunkSteps * batch * gateWidth + block, zeroed: false)
+            let buffer = AlignedBuffer<Scalar>(count: chunkSteps * batch * gateWidth + block, zeroed: false, recycled: true)
             (buffer.pointer + chunkSteps * batch * gateWidth).initialize(repeating: 0, count: block)  // read past the last row
             return buffer
         }
-        let between = (0..<min(layers - 1, 2)).map { _ in AlignedBuffer<Scalar>(count: rows * width, zeroed: lengths != nil) }
+        let between = (0..<min(layers - 1, 2)).map { _ in
+            AlignedBuffer<Scalar>(count: rows * width, zeroed: lengths != nil, recycled: true)
+        }
         let states = (0..<lanes).map { _ in
             DirectionStates<Scalar>(a: AlignedBuffer(count: batch * state + block), b: AlignedBuffer(count: batch * state + block),
                                     full: proj > 0 ? AlignedBuffer(count: batch * padded) : nil,

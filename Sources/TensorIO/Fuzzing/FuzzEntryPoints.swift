@@ -47,6 +47,7 @@ package enum FuzzEntryPoints {
     /// (`ZipEntrySource`), then the whole file read as whatever format its first bytes say (NPZ, a PyTorch
     /// checkpoint, …; HDF5, read by libhdf5 in a child process in practice, is skipped).
     package static func zip(_ data: UnsafeRawBufferPointer) {
+        let scratch = zipScratch
         guard scratch.write(data), let file = try? InputFile(path: scratch.path) else { return }
         expectFileError {
             let directory = try ZipDirectory(file: file)
@@ -67,6 +68,7 @@ package enum FuzzEntryPoints {
     /// The input as a safetensors file: format detection, the header check (`SafeTensorsHeader.read`), the whole
     /// read, and, for a file that reads, the same tensors written by our writer must read back identical.
     package static func safeTensors(_ data: UnsafeRawBufferPointer) {
+        let scratch = safeTensorsScratch
         guard scratch.write(data), let file = try? InputFile(path: scratch.path) else { return }
         _ = SafeTensorsFormat.matches(file)
         var stateDict: StateDict?
@@ -79,7 +81,7 @@ package enum FuzzEntryPoints {
             let header = try SafeTensorsHeader(layingOut: stateDict, path: "again.safetensors")
             var bytes = header.encoded()
             for entry in header.entries { stateDict.tensors[entry.name]!.withUnsafeBytes { bytes += $0 } }
-            let again = FuzzScratchFile(label: "again")
+            let again = FuzzScratchFile(label: "safetensors-again")
             defer { again.remove() }
             guard bytes.withUnsafeBytes({ again.write($0) }) else { return }
             let reread = try SafeTensorsFormat.read(contentsOf: URL(fileURLWithPath: again.path))
@@ -149,10 +151,15 @@ package enum FuzzEntryPoints {
         return status
     }
 
-    /// Removes the file that `zip` and `safeTensors` write each input to (call once, after the last input).
-    package static func removeScratchFile() { scratch.remove() }
+    /// Removes the files that `zip` and `safeTensors` write each input to (call once, after the last input).
+    package static func removeScratchFile() {
+        zipScratch.remove()
+        safeTensorsScratch.remove()
+    }
 
-    private static let scratch = FuzzScratchFile(label: "input")
+    /// One file per entry point, so that they can run at the same time (the tests replay the corpora in parallel).
+    private static let zipScratch = FuzzScratchFile(label: "zip")
+    private static let safeTensorsScratch = FuzzScratchFile(label: "safetensors")
 
     private static func expectFileError(_ body: () throws -> Void) {
         do { try body() } catch is TensorFileError {} catch { unexpected(error) }
