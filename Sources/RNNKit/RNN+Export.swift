@@ -7,15 +7,14 @@ extension RNN {
         let c = configuration
         var result: StateDict.Metadata = ["mode": c.mode.rawValue + (isCell ? "_cell" : "")]
         if c.mode == .rnn { result["nonlinearity"] = c.nonlinearity.rawValue }
-        result.merge([
-            "input_size": "\(c.inputSize)",
-            "hidden_size": "\(c.hiddenSize)",
-            "num_layers": "\(c.numLayers)",
-            "bias": c.bias ? "true" : "false",
-            "bidirectional": c.bidirectional ? "true" : "false",
-            "batch_first": c.batchFirst ? "true" : "false",
-            "dropout": "\(c.dropout)",
-        ]) { $1 }
+        // In this order, always: a Dictionary literal would iterate in an order that differs between instances.
+        result["input_size"] = "\(c.inputSize)"
+        result["hidden_size"] = "\(c.hiddenSize)"
+        result["num_layers"] = "\(c.numLayers)"
+        result["bias"] = c.bias ? "true" : "false"
+        result["bidirectional"] = c.bidirectional ? "true" : "false"
+        result["batch_first"] = c.batchFirst ? "true" : "false"
+        result["dropout"] = "\(c.dropout)"
         if c.mode == .lstm { result["proj_size"] = "\(c.projSize)" }
         result["prefix"] = prefix
         return result
