@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RNNKit
 
 /// One random model and input for comparing the fast forward pass with `ReferenceForward`. The shapes are chosen to
@@ -72,7 +73,7 @@ struct ForwardCase: CustomTestStringConvertible, Sendable {
 
     /// The model (PyTorch's names and shapes, values uniform in ±1/√H) and the inputs of this case.
     func make() throws -> (rnn: RNN, input: Tensor, h0: Tensor?, c0: Tensor?, lengths: [Int]?) {
-        var random = TestRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let gates = mode.gateCount * hidden, state = proj > 0 ? proj : hidden, directions = bidirectional ? 2 : 1
         let bound = 1 / Double(hidden).squareRoot()
         func tensor(_ shape: [Int], _ bound: Double) throws -> Tensor {
@@ -100,21 +101,6 @@ struct ForwardCase: CustomTestStringConvertible, Sendable {
         let lengths = self.lengths ? (0..<batch).map { b in b == 1 ? steps : 1 + Int(random.next() % UInt64(steps)) } : nil
         return (rnn, x, h0, c0, lengths)
     }
-}
-
-/// SplitMix64: the tests' random weights are the same on every run.
-struct TestRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [−bound, bound).
-    mutating func uniform(_ bound: Double) -> Double { (Double(next() >> 11) / Double(1 << 53) * 2 - 1) * bound }
 }
 
 /// The fast forward pass (packed weights, OpenBLAS, C kernels, two threads) against the plain reference.

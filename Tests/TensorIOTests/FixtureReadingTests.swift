@@ -10,13 +10,7 @@ struct FixtureReadingTests {
     func fixtureReadsExactlyAsNumpyWroteIt(_ relative: String) throws {
         let expected = Manifest.formats.files[relative]!
         let stateDict = try TensorFile.read(contentsOf: Repository.fixture("formats/" + relative))
-        #expect(stateDict.names == expected.tensors.map(\.name))
-        for tensor in expected.tensors {
-            let found = try #require(stateDict[tensor.name])
-            #expect(found.dtype.rawValue == tensor.dtype, "\(tensor.name)")
-            #expect(found.shape == tensor.shape, "\(tensor.name)")
-            #expect(found.withUnsafeBytes { Array($0) } == tensor.bytes, "\(tensor.name)")
-        }
+        try expectTensors(of: stateDict, match: expected)
         #expect(Dictionary(uniqueKeysWithValues: stateDict.metadata.elements.map { ($0.key, $0.value) }) == expected.metadata)
     }
 

@@ -81,3 +81,15 @@ func fileProblem(_ body: () throws -> Void, sourceLocation: SourceLocation = #_s
 
 /// The bytes of a file.
 func bytes(of url: URL) throws -> [UInt8] { [UInt8](try Data(contentsOf: url)) }
+
+/// Checks that `stateDict` holds exactly the manifest's tensors, in its order, with identical dtypes, shapes and bytes.
+func expectTensors(of stateDict: StateDict, match expected: Manifest.ExpectedFile,
+                   sourceLocation: SourceLocation = #_sourceLocation) throws {
+    #expect(stateDict.names == expected.tensors.map(\.name), sourceLocation: sourceLocation)
+    for tensor in expected.tensors {
+        let found = try #require(stateDict[tensor.name], sourceLocation: sourceLocation)
+        #expect(found.dtype.rawValue == tensor.dtype, "\(tensor.name)", sourceLocation: sourceLocation)
+        #expect(found.shape == tensor.shape, "\(tensor.name)", sourceLocation: sourceLocation)
+        #expect(found.withUnsafeBytes { Array($0) } == tensor.bytes, "\(tensor.name)", sourceLocation: sourceLocation)
+    }
+}

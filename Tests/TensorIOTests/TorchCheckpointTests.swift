@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import TensorIO
 
 extension Manifest {
@@ -151,17 +152,6 @@ func littleEndianBytes(_ values: [Float]) -> [UInt8] {
     return bytes
 }
 
-/// A deterministic pseudo-random sequence (SplitMix64), so that failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 struct TorchCheckpointTests {
     static let files = Manifest.checkpoints.files.keys.sorted()
@@ -198,13 +188,7 @@ struct TorchCheckpointTests {
     func checkpointReadsExactlyAsTorchLoadsIt(_ relative: String) throws {
         let expected = Manifest.checkpoints.files[relative]!
         let stateDict = try TorchCheckpointFormat.read(contentsOf: Repository.fixture("checkpoints/" + relative))
-        #expect(stateDict.names == expected.tensors.map(\.name))
-        for tensor in expected.tensors {
-            let found = try #require(stateDict[tensor.name])
-            #expect(found.dtype.rawValue == tensor.dtype, "\(tensor.name)")
-            #expect(found.shape == tensor.shape, "\(tensor.name)")
-            #expect(found.withUnsafeBytes { Array($0) } == tensor.bytes, "\(tensor.name)")
-        }
+        try expectTensors(of: stateDict, match: expected)
         #expect(stateDict.metadata.isEmpty)
     }
 
@@ -481,7 +465,7 @@ struct TorchCheckpointTests {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let (pickle, storages) = try stateDictRecords()
-        var random = SplitMix64(state: 2024)
+        var random = SplitMix64(seed: 2024)
         var refused = 0
         for _ in 0..<600 {
             var mutated = pickle

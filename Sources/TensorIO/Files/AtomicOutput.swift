@@ -53,13 +53,10 @@ enum AtomicOutput {
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        var template = Array("\(folder).\(name).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else {
+        guard let (fd, temporaryPath) = makeUniqueFile(template: "\(folder).\(name).tmp-XXXXXX") else {
             throw TensorFileError(path: path, problem: .io(systemMessage("cannot create a temporary file beside it")))
         }
         fchmod(fd, 0o644 & ~currentUmask())
-        let temporaryPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         PendingTemporaryFiles.add(temporaryPath)
         return (fd, temporaryPath)
     }

@@ -122,3 +122,12 @@ func performConcurrently(iterations: Int, _ body: (Int) -> Void) {
 private struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
 }
+
+/// Creates a new empty file from `template` (ending in `XXXXXX`, as mkstemp(3) wants); returns its open
+/// descriptor and its path, or nil with errno set.
+func makeUniqueFile(template: String) -> (descriptor: Int32, path: String)? {
+    var bytes = Array(template.utf8CString)
+    let fd = bytes.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else { return nil }
+    return (fd, String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+}

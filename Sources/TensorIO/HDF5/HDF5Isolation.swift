@@ -89,11 +89,11 @@ extension HDF5Format {
     /// An empty temporary file in shared memory (or the temporary folder) for the worker's result.
     private static func makeResultFile(path: String) throws -> String {
         let folder = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : FileManager.default.temporaryDirectory.path
-        var template = Array("\(folder)/rnn-hdf5-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw TensorFileError(path: path, problem: .io(systemMessage("cannot create a temporary file in \(folder)"))) }
+        guard let (fd, resultPath) = makeUniqueFile(template: "\(folder)/rnn-hdf5-XXXXXX") else {
+            throw TensorFileError(path: path, problem: .io(systemMessage("cannot create a temporary file in \(folder)")))
+        }
         close(fd)
-        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return resultPath
     }
 
     /// The tensors the worker wrote, borrowing one private mapping of the result file.
