@@ -16,9 +16,10 @@ public struct HDF5IsolationLimits: Sendable, Equatable {
     /// Address-space limit of the worker in bytes; nil: 2 GiB plus 8 × the file's size.
     public var memoryBytes: Int?
 
-    /// Limits: by default 30 s plus 1 s per 50 MB of file, and the memory rule above.
+    /// Limits: by default 15 s plus 1 s per 50 MB of file (a hostile file is stopped well within 20 s; a real
+    /// model reads at several hundred MB/s), and the memory rule above.
     public init(seconds: Double? = nil, memoryBytes: Int? = nil, fileSize: Int = 0) {
-        self.seconds = seconds ?? 30 + Double(fileSize) / 50_000_000
+        self.seconds = seconds ?? 15 + Double(fileSize) / 50_000_000
         self.memoryBytes = memoryBytes
     }
 }

@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+
+/// Every file of the HDF Group's CVE collection (Fixtures/hdf5-cve, copied from ../shared/corpus; libhdf5 1.10.8
+/// crashes or loops on many of them in process) through `rnn-inspect` and `rnn-convert` with their defaults:
+/// exit 0 or 2, within 20 s, and on 2 one stderr line naming the file. None of them holds an RNN, so `rnn-convert`
+/// must refuse every one and write nothing.
+struct HostileHDF5CommandTests {
+    static let corpus: [String] = {
+        let folder = Repository.fixture("hdf5-cve").path
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.filter { $0 != "COPYING" && $0 != "README.md" }.sorted()
+    }()
+
+    @Test func corpusIsComplete() {
+        #expect(Self.corpus.count == 136)
+    }
+
+    @Test(arguments: corpus)
+    func inspectAndConvertEndCleanlyWithinTwentySeconds(_ name: String) throws {
+        let path = Repository.fixture("hdf5-cve/" + name).path
+        let folder = FileManager.default.temporaryDirectory.appending(path: "cve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+
+        for (command, arguments) in [("rnn-inspect", [path]), ("rnn-convert", [path, "-o", folder.appending(path: "out.npz").path])] {
+            let started = Date()
+            let result = try run(command, arguments)
+            let seconds = Date().timeIntervalSince(started)
+            #expect(seconds < 20, "\(command) \(name) took \(seconds) s")
+            #expect(result.status == 0 || result.status == 2, "\(command) \(name) exited \(result.status): \(result.error)")
+            if result.status == 2 {
+                let lines = result.error.split(separator: "\n", omittingEmptySubsequences: false)
+                #expect(lines.count == 2 && lines[1].isEmpty, "\(command) \(name): \(result.error)")
+                #expect(result.error.contains(name), "\(command) \(name): \(result.error)")
+            }
+            if command == "rnn-convert" {
+                #expect(result.status == 2, "\(command) \(name) found an RNN in a CVE reproducer")
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty, "\(name): a file was left behind")
+    }
+}
