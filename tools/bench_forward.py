@@ -13,7 +13,10 @@ What it does:
      on the module exported by torch.onnx.export (CPU provider, intra_op_num_threads = --threads). Each side takes
      the median of its timed runs; the table shows the median of those over the rounds. A short pause between
      sides lets spinning thread pools (OpenMP's, ONNX Runtime's, ours) go idle before the next side starts.
-  3. Prints a markdown table: shape, ours ms, torch ms, ORT ms, torch/ours, ORT/ours (above 1: ours is faster).
+  3. Prints a markdown table: shape, ours ms, torch ms, ORT ms, torch/ours, ORT/ours (above 1: ours is faster),
+     and the share of the machine's multiply-add peak that ours and torch reach on the shape: its multiply-adds
+     (x·W_ih and h·W_hh over every layer, direction and step) per second, against tools/fma_peak.c run on the same
+     number of threads before and after the shapes (the better of the two).
 Same thread count on every side (default 2, the machine's cores). float32 everywhere.
 The machine is shared and noisy: compare medians, rerun when a row looks off.
 """
@@ -75,6 +78,27 @@ def module(shape):
     return m.eval(), torch.randn(seq, batch, inp)
 
 
+def multiply_adds(shape):
+    """x·W_ih and h·W_hh of every layer, direction and step: what the forward pass cannot avoid."""
+    name, mode, batch, seq, inp, hidden, layers, bi, _ = shape
+    gates = {"lstm": 4, "gru": 3}.get(mode, 1)
+    directions = 2 if bi else 1
+    total = 0
+    for layer in range(layers):
+        width = inp if layer == 0 else directions * hidden
+        total += directions * seq * batch * gates * hidden * (width + hidden)
+    return total
+
+
+def fma_peak(threads):
+    """GMAC/s of tools/fma_peak.c on `threads` threads (built with the system's C compiler for this CPU)."""
+    binary = os.path.join(tempfile.gettempdir(), "rnn-fma-peak")
+    compiler = "clang" if subprocess.run(["which", "clang"], capture_output=True).returncode == 0 else "cc"
+    subprocess.run([compiler, "-O2", "-march=native", "-mprefer-vector-width=512", os.path.join(HERE, "fma_peak.c"),
+                    "-o", binary, "-lpthread"], check=True)
+    return float(subprocess.run([binary, str(threads)], check=True, capture_output=True, text=True).stdout)
+
+
 def timed(call, runs, warmup):
     for _ in range(warmup):
         call()
@@ -107,6 +131,7 @@ def main():
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
 
     shapes = [s for s in SHAPES if not args.only or args.only.lower() in s[0].lower()]
+    peak = fma_peak(args.threads)
     rows = []
     info = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -128,21 +153,25 @@ def main():
                 time.sleep(args.pause)
                 onnx.append(timed(lambda: session.run(None, feed), runs, warmup))
                 time.sleep(args.pause)
-            row = (shape[0], statistics.median(mine), statistics.median(theirs), statistics.median(onnx))
+            row = (shape, statistics.median(mine), statistics.median(theirs), statistics.median(onnx))
             rows.append(row)
-            print(f"{row[0]}: ours {row[1]:.3f} ms, torch {row[2]:.3f} ms, ORT {row[3]:.3f} ms "
+            print(f"{shape[0]}: ours {row[1]:.3f} ms, torch {row[2]:.3f} ms, ORT {row[3]:.3f} ms "
                   f"(rounds: ours {[round(v, 3) for v in mine]}, torch {[round(v, 3) for v in theirs]}, "
                   f"ORT {[round(v, 3) for v in onnx]})", file=sys.stderr, flush=True)
 
+    peak = max(peak, fma_peak(args.threads))
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     print(f"CPU: {cpu}, {os.cpu_count()} cores; threads: {args.threads} on every side; "
           f"ours: {info.get('instruction_set', '?')} kernels, OpenBLAS {info.get('blas_core', '?')}; torch {torch.__version__}; onnxruntime {ort.__version__}; "
-          f"numpy {np.__version__}; Python {platform.python_version()}; rounds: {args.rounds}")
+          f"numpy {np.__version__}; Python {platform.python_version()}; rounds: {args.rounds}; "
+          f"multiply-add peak on {args.threads} threads (tools/fma_peak.c): {peak:.1f} GMAC/s")
     print()
-    print("| shape (float32) | ours ms | torch ms | ORT ms | torch/ours | ORT/ours |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for name, mine, theirs, onnx in rows:
-        print(f"| {name} | {mine:.3f} | {theirs:.3f} | {onnx:.3f} | {theirs / mine:.2f}× | {onnx / mine:.2f}× |")
+    print("| shape (float32) | ours ms | torch ms | ORT ms | torch/ours | ORT/ours | ours % of peak | torch % of peak |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for shape, mine, theirs, onnx in rows:
+        share = lambda ms: 100 * multiply_adds(shape) / (ms * 1e6) / peak
+        print(f"| {shape[0]} | {mine:.3f} | {theirs:.3f} | {onnx:.3f} | {theirs / mine:.2f}× | {onnx / mine:.2f}× "
+              f"| {share(mine):.0f}% | {share(theirs):.0f}% |")
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ What it does:
          side's start-up (`rnn-inspect --help`, `python -c "import numpy, h5py"`) reported separately.
      Medians are printed.
   4. Peak memory (max RSS from /usr/bin/time -v) of a conversion: ours reading NPZ and writing HDF5 through
-     `TensorFile` (the timing program's `convert` mode), and `rnn-convert big.npz -o big.h5`, against the
-     model's bytes.
+     `TensorFile` (the timing program's `convert` mode), and `rnn-convert` of stored NPZ → HDF5 and HDF5 → NPZ
+     (HDF5 read in the worker, as the commands do), against the model's bytes.
 Prints markdown tables. The machine has 2 cores shared with other work: expect noise, compare medians.
 """
 import argparse
@@ -211,8 +211,8 @@ def main():
               f"{model_bytes / 1e6 / mine:.2f} |")
 
     ours_start, python_start = statistics.median(startup["ours"]), statistics.median(startup["python"])
-    print(f"\nWhole processes, median wall ms: `rnn-inspect FILE` (also validates the RNN and makes its float "
-          f"weights) against `python -c` loading and printing every array. Start-up alone: rnn-inspect --help "
+    print(f"\nWhole processes, median wall ms: `rnn-inspect FILE` (also finds and validates the RNN) "
+          f"against `python -c` loading and printing every array. Start-up alone: rnn-inspect --help "
           f"{ours_start:.0f} ms, python -c 'import numpy, h5py' {python_start:.0f} ms.\n")
     print("| file | rnn-inspect ms | python ms |")
     print("| --- | ---: | ---: |")
@@ -230,6 +230,7 @@ def main():
         ("TensorFile: deflated.npz → .h5", [program, "convert", paths["deflated"], h5_out], h5_out),
         ("TensorFile: model.h5 → .npz", [program, "convert", paths["hdf5"], npz_out], npz_out),
         ("rnn-convert stored.npz -o converted.h5", [convert, paths["stored"], "-o", h5_out, "--force"], h5_out),
+        ("rnn-convert model.h5 -o converted.npz", [convert, paths["hdf5"], "-o", npz_out, "--force"], npz_out),
     ]:
         if os.path.exists(out):
             os.remove(out)

@@ -13,6 +13,7 @@ static inline hid_t rnn_h5e_default(void) { return H5E_DEFAULT; }
 static inline unsigned rnn_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned rnn_h5f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 static inline size_t rnn_h5t_variable(void) { return H5T_VARIABLE; }
+static inline haddr_t rnn_haddr_undef(void) { return HADDR_UNDEF; }
 
 static inline hid_t rnn_h5p_file_access(void) { return H5P_FILE_ACCESS; }
 static inline hid_t rnn_h5p_file_create(void) { return H5P_FILE_CREATE; }

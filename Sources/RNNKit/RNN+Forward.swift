@@ -64,8 +64,8 @@ extension RNN {
                                 : batchFirst ? [batch, steps, c.directions * c.outputSize] : [steps, batch, c.directions * c.outputSize])
         let threads = min(max(threads ?? ProcessInfo.processInfo.activeProcessorCount, 1), 2)
         switch precision {
-        case .float32: return try run(weights: floatWeights, input, h0, c0, lengths, shapes, threads: threads, tuning: tuning)
-        case .float64: return try run(weights: doubleWeights, input, h0, c0, lengths, shapes, threads: threads, tuning: tuning)
+        case .float32: return try run(weights: packedWeights.floatDirections(), input, h0, c0, lengths, shapes, threads: threads, tuning: tuning)
+        case .float64: return try run(weights: packedWeights.doubleDirections(), input, h0, c0, lengths, shapes, threads: threads, tuning: tuning)
         }
     }
 

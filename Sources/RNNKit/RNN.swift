@@ -23,9 +23,9 @@ public struct RNN: Sendable {
     /// The module's tensors under their PyTorch names (without prefix), in PyTorch's order.
     public let tensors: OrderedDictionary<String, Tensor>
 
-    /// [layer][direction], packed for the forward pass in the compute precision (the other one is empty).
-    let floatWeights: [[PackedDirection<Float>]]
-    let doubleWeights: [[PackedDirection<Double>]]
+    /// The weights packed for the forward pass in the compute precision, on the first forward (see
+    /// `LazyPackedWeights`): loading to convert or inspect keeps only `tensors`.
+    let packedWeights: LazyPackedWeights
 
     /// Loads the RNN in the file at `url` (any format `TensorFile` reads).
     public init(contentsOf url: URL, options: RNNLoadOptions = RNNLoadOptions()) throws {
@@ -146,16 +146,7 @@ public struct RNN: Sendable {
         self.isCell = isCell
         self.tensors = ordered
         self.precision = options.precision ?? (dtype == .float64 ? .float64 : .float32)
-        if precision == .float32 {
-            floatWeights = try Self.weights(ordered, configuration, isCell: isCell) {
-                // float64 weights forced to float32: rounding is what the caller asked for.
-                $0.dtype == .float64 ? try $0.doubleValues().map(Float.init) : try $0.floatValues()
-            }
-            doubleWeights = []
-        } else {
-            doubleWeights = try Self.weights(ordered, configuration, isCell: isCell) { try $0.doubleValues() }
-            floatWeights = []
-        }
+        self.packedWeights = LazyPackedWeights(tensors: ordered, configuration: configuration, isCell: isCell)
     }
 
     /// Fills the parts of `configuration` that weights cannot say, and checks what metadata repeats.
@@ -205,25 +196,6 @@ public struct RNN: Sendable {
         }
         if let bias = try flag("bias"), bias != configuration.bias {
             throw RNNLoadError.badMetadata(key: "bias", value: metadata["bias"]!)
-        }
-    }
-
-    /// Each direction's tensors, widened to the compute type and packed once for the forward pass.
-    private static func weights<S: ForwardScalar>(
-        _ tensors: OrderedDictionary<String, Tensor>, _ configuration: RNNConfiguration, isCell: Bool,
-        _ values: (Tensor) throws -> [S]
-    ) throws -> [[PackedDirection<S>]] {
-        try (0..<configuration.numLayers).map { layer in
-            try (0..<configuration.directions).map { direction in
-                let suffix = isCell ? "" : "_l\(layer)" + (direction == 1 ? "_reverse" : "")
-                return PackedDirection(
-                    inputWeights: try values(tensors["weight_ih" + suffix]!),
-                    recurrentWeights: try values(tensors["weight_hh" + suffix]!),
-                    inputBias: try tensors["bias_ih" + suffix].map(values),
-                    recurrentBias: try tensors["bias_hh" + suffix].map(values),
-                    projectionWeights: try tensors["weight_hr" + suffix].map(values),
-                    configuration: configuration)
-            }
         }
     }
 }

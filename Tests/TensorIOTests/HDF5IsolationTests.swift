@@ -78,4 +78,76 @@ struct HDF5IsolationTests {
         #expect(tensor != before)
         #expect(try HDF5Format.read(contentsOf: url).tensors.values.first! == before)
     }
+
+    /// The worker leaves to this process the datasets stored exactly as the tensors want them (contiguous, this
+    /// machine's byte order); it reads with libhdf5 the big-endian ones (converted), bool (checked), empty and
+    /// gzip-compressed ones.
+    @Test func workerLocatesOnlyDatasetsStoredAsTheTensorsWantThem() throws {
+        func located(_ relative: String) throws -> (located: Set<String>, read: Set<String>) {
+            let path = Repository.fixture("formats/h5/" + relative).path
+            let (datasets, _) = try HDF5Library.locked { try HDF5Reader.read(path: path, locating: true) }
+            var result: (located: Set<String>, read: Set<String>) = ([], [])
+            for (name, dataset) in datasets {
+                if case .located = dataset { result.located.insert(name) } else { result.read.insert(name) }
+            }
+            return result
+        }
+        let dtypes = try located("dtypes.h5")
+        #expect(dtypes.located.isSuperset(of: ["f4", "f8", "i1", "i4", "i8", "u8"]))
+        #expect(dtypes.read.isSuperset(of: ["f4_be", "f8_be", "i4_be", "bool", "empty"]))
+        #expect(try located("gzip.h5").located.isEmpty)
+    }
+
+    /// Writes a worker result whose header lists `entry` (JSON), padded to 256 bytes, and maps it for flat.h5.
+    static func mapCraftedResult(_ entries: [String]) throws -> StateDict {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let header = Array(#"{"tensors":[\#(entries.joined(separator: ","))],"metadata":[]}"#.utf8)
+        var bytes: [UInt8] = []
+        bytes.appendLittleEndian(UInt64(header.count))
+        bytes += header
+        bytes += [UInt8](repeating: 0, count: max(256 - bytes.count, 0))
+        let result = folder.file("result")
+        try Data(bytes).write(to: result)
+        return try HDF5Format.mapResult(result.path, input: InputFile(path: Repository.fixture("formats/h5/flat.h5").path))
+    }
+
+    static let inputSize = (try? InputFile(path: Repository.fixture("formats/h5/flat.h5").path).size) ?? 0
+
+    /// The worker is not trusted: a range outside the result mapping or the input file, a tensor in both or
+    /// neither, a located bool (its values would go unchecked), an overflowing shape, a repeated name: refused.
+    @Test(arguments: [
+        [#"{"name":"w","dtype":"float32","shape":[4],"offset":4096}"#],  // past the result's end
+        [#"{"name":"w","dtype":"float32","shape":[32],"offset":192}"#],  // runs past the result's end
+        [#"{"name":"w","dtype":"float32","shape":[4],"offset":8}"#],  // inside the header
+        [#"{"name":"w","dtype":"float32","shape":[4],"offset":-64}"#],
+        [#"{"name":"w","dtype":"float32","shape":[4],"fileOffset":\#(inputSize)}"#],  // past the input's end
+        [#"{"name":"w","dtype":"float32","shape":[4],"fileOffset":\#(inputSize - 8)}"#],  // runs past it
+        [#"{"name":"w","dtype":"float32","shape":[4],"fileOffset":-1}"#],
+        [#"{"name":"w","dtype":"float32","shape":[4],"fileOffset":9223372036854775800}"#],
+        [#"{"name":"w","dtype":"float32","shape":[4],"offset":192,"fileOffset":0}"#],  // both
+        [#"{"name":"w","dtype":"float32","shape":[4]}"#],  // neither
+        [#"{"name":"w","dtype":"bool","shape":[4],"fileOffset":0}"#],
+        [#"{"name":"w","dtype":"float32","shape":[9223372036854775807,4],"fileOffset":0}"#],
+        [#"{"name":"w","dtype":"float32","shape":[4],"fileOffset":0}"#, #"{"name":"w","dtype":"float32","shape":[4],"offset":192}"#],
+    ])
+    func workerResultOutsideItsBoundsIsRefused(_ entries: [String]) throws {
+        do {
+            _ = try Self.mapCraftedResult(entries)
+            Issue.record("accepted \(entries)")
+        } catch let error as TensorFileError {
+            #expect(error.problem.kind == "hdf5")
+            #expect(error.description.contains("malformed"))
+        }
+    }
+
+    @Test func locatedTensorIsReadFromTheInputFile() throws {
+        let dict = try Self.mapCraftedResult([
+            #"{"name":"signature","dtype":"uint8","shape":[8],"fileOffset":0}"#,
+            #"{"name":"zeros","dtype":"int32","shape":[2],"offset":192}"#,
+        ])
+        #expect(dict.names == ["signature", "zeros"])
+        #expect(dict["signature"]!.withUnsafeBytes { Array($0) } == HDF5Format.signature)
+        #expect(dict["zeros"]!.withUnsafeBytes { Array($0) } == [UInt8](repeating: 0, count: 8))
+    }
 }

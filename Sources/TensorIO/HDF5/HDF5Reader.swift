@@ -1,4 +1,5 @@
 import CHDF5
+import OrderedCollections
 
 /// Reads every dataset of an HDF5 file into a state_dict; call only inside `HDF5Library.locked`.
 ///
@@ -7,23 +8,46 @@ import CHDF5
 /// refused: following them would read other files.
 struct HDF5Reader {
     let path: String
-    private var result = StateDict()
+    /// Whether datasets that can be read as they lie in the file are located instead of read (see `Dataset`).
+    let locating: Bool
+    private var datasets = OrderedDictionary<String, Dataset>()
+    private var metadata = StateDict.Metadata()
     private var ancestors: [UInt64] = []
 
-    init(path: String) { self.path = path }
+    init(path: String, locating: Bool = false) {
+        self.path = path
+        self.locating = locating
+    }
+
+    /// One dataset of the file: read into a tensor, or, when locating, found to hold the tensor's bytes at
+    /// `offset` in the file exactly as the tensor wants them (contiguous, allocated, this machine's byte
+    /// order), left for `HDF5Format.readIsolated`'s parent process to read itself.
+    enum Dataset {
+        case read(Tensor)
+        case located(dtype: DType, shape: [Int], offset: Int)
+    }
 
     /// Datasets up to this size may be mostly fill value (64 MiB); larger ones must store at least 1/1100 of it.
     static let unboundedAllowance = 64 << 20
 
+    /// Every dataset read into a tensor, and the metadata.
     static func read(path: String) throws -> StateDict {
-        var reader = HDF5Reader(path: path)
+        let (datasets, metadata) = try read(path: path, locating: false)
+        var result = StateDict(metadata: metadata)
+        for case let (name, .read(tensor)) in datasets { result.tensors[name] = tensor }
+        return result
+    }
+
+    /// Every dataset in file order, read or (with `locating`) located, and the metadata.
+    static func read(path: String, locating: Bool) throws -> (OrderedDictionary<String, Dataset>, StateDict.Metadata) {
+        var reader = HDF5Reader(path: path, locating: locating)
         let file = try HDF5Library.check(H5Fopen(path, rnn_h5f_acc_rdonly(), rnn_h5p_default()), path)
         defer { H5Fclose(file) }
         let root = try HDF5Library.check(H5Gopen2(file, "/", rnn_h5p_default()), path)
         defer { H5Gclose(root) }
         try reader.walk(root, prefix: "")
         try reader.readMetadata(root)
-        return reader.result
+        return (reader.datasets, reader.metadata)
     }
 
     private func fail(_ tensor: String?, _ problem: TensorFileError.Problem) -> TensorFileError {
@@ -115,6 +139,11 @@ struct HDF5Reader {
         if byteCount > Self.unboundedAllowance, byteCount / 1100 > stored {
             throw fail(name, .tooLarge("dataset declares \(byteCount) bytes but stores only \(stored)"))
         }
+        if locating, let offset = try inPlaceOffset(
+            dataset, creation: creation, fileType: fileType, dtype: dtype, byteCount: byteCount, stored: stored, name: name
+        ) {
+            return try add(.located(dtype: dtype, shape: shape, offset: offset), name: name)
+        }
         var tensor = try Tensor(zeros: dtype, shape: shape)
         if byteCount > 0 {
             let memoryType = HDF5Types.memoryType(for: dtype)
@@ -127,7 +156,33 @@ struct HDF5Reader {
                 throw fail(name, .malformed("bool data holds a value other than FALSE or TRUE"))
             }
         }
-        guard result.tensors.updateValue(tensor, forKey: name) == nil else { throw fail(nil, .duplicateName(name)) }
+        try add(.read(tensor), name: name)
+    }
+
+    private mutating func add(_ dataset: Dataset, name: String) throws {
+        guard datasets.updateValue(dataset, forKey: name) == nil else { throw fail(nil, .duplicateName(name)) }
+    }
+
+    /// The file offset of a dataset's bytes when they are exactly the tensor's: contiguous layout, allocated,
+    /// storing `byteCount` bytes, in a file type equal to the memory type (so no conversion; bool is left out
+    /// because its values must be checked). Nil when the dataset must go through `H5Dread`.
+    private func inPlaceOffset(
+        _ dataset: hid_t, creation: hid_t, fileType: hid_t, dtype: DType, byteCount: Int, stored: Int, name: String
+    ) throws -> Int? {
+        guard byteCount > 0, stored == byteCount, dtype != .bool, H5Pget_layout(creation) == H5D_CONTIGUOUS,
+              H5Pget_nfilters(creation) == 0
+        else { return nil }
+        let memoryType = HDF5Types.memoryType(for: dtype)
+        defer { H5Tclose(memoryType) }
+        let equal = H5Tequal(fileType, memoryType)
+        guard equal >= 0 else { throw fail(name, .hdf5(HDF5Library.drainErrors())) }
+        // An absolute offset (libhdf5 adds the user block); HADDR_UNDEF when no storage is allocated.
+        let offset = H5Dget_offset(dataset)
+        guard equal > 0, offset != rnn_haddr_undef(), offset <= UInt64(Int.max - byteCount) else {
+            _ = HDF5Library.drainErrors()
+            return nil
+        }
+        return Int(offset)
     }
 
     /// Root attributes that hold one string (variable or fixed length) become metadata; others are ignored.
@@ -148,7 +203,7 @@ struct HDF5Reader {
             var nameBuffer = [CChar](repeating: 0, count: nameLength + 1)
             H5Aget_name(attribute, nameBuffer.count, &nameBuffer)
             let name = String(decoding: nameBuffer.prefix(nameLength).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if let value = try readString(attribute, name: name) { result.metadata[name] = value }
+            if let value = try readString(attribute, name: name) { metadata[name] = value }
         }
     }
 
