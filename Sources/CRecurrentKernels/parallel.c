@@ -86,6 +86,13 @@ void rk_schedule_wait(rk_schedule *schedule, int phase, int pieces) {
     }
 }
 
+int rk_schedule_finished(rk_schedule *schedule, int phase) {
+    return atomic_load_explicit(&schedule->counters[4 * phase + 2].value, memory_order_acquire) +
+           atomic_load_explicit(&schedule->counters[4 * phase + 3].value, memory_order_acquire);
+}
+
+void rk_spin_pause(void) { rk_pause(); }
+
 static pthread_once_t rk_worker_once = PTHREAD_ONCE_INIT;
 static int rk_worker_started;
 static pthread_mutex_t rk_worker_owner = PTHREAD_MUTEX_INITIALIZER;  // held by the caller the worker serves

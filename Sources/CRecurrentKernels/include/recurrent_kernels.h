@@ -98,6 +98,10 @@ int rk_schedule_claim(rk_schedule *schedule, int phase, int half);
 void rk_schedule_finish(rk_schedule *schedule, int phase, int thread);
 /// Waits until `pieces` pieces of `phase` are done.
 void rk_schedule_wait(rk_schedule *schedule, int phase, int pieces);
+/// How many pieces of `phase` are done, without waiting (what they wrote is visible once this counts them).
+int rk_schedule_finished(rk_schedule *schedule, int phase);
+/// The CPU's hint for a spin-wait loop (pause on x86-64, yield on arm64).
+void rk_spin_pause(void);
 
 /// Runs `sequence` as thread `thread` of `threads` (1 or 2, all with the same `schedule`; NULL for one thread).
 /// Returns when the range's work is all done; after the last step, thread 0 also writes h_n and c_n.

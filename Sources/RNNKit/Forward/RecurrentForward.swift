@@ -94,15 +94,19 @@ struct RecurrentForward<Scalar: ForwardScalar> {
             : min(steps, max(tuning.projectionChunkBytes / MemoryLayout<Scalar>.stride / (batch * gateWidth),
                              (tuning.projectionChunkRows + batch - 1) / batch, 1))
         let chunkCount = (steps + chunkSteps - 1) / chunkSteps
-        // Buffers per lane (a direction, or a pipeline's thread), once per call: nothing is allocated per step.
-        let lanes = strategy == .pipeline ? 2 : directions
+        // Buffers, once per call (nothing is allocated per step): states per lane (a direction, or a pipeline's
+        // layer), input projections per direction (a pipeline's layer has two, for alternate chunks), and the
+        // outputs of the layers below the last (two, used in turn; a pipeline's layers run at once: one each).
+        let lanes = strategy == .pipeline ? layers : directions
+        let projectionBuffers = strategy == .pipeline ? 2 * layers : directions
+        let betweenBuffers = strategy == .pipeline ? layers - 1 : min(layers - 1, 2)
 
-        let xproj = (0..<lanes).map { _ in
+        let xproj = (0..<projectionBuffers).map { _ in
             let buffer = AlignedBuffer<Scalar>(count: chunkSteps * batch * gateWidth + block, zeroed: false, recycled: true)
             (buffer.pointer + chunkSteps * batch * gateWidth).initialize(repeating: 0, count: block)  // read past the last row
             return buffer
         }
-        let between = (0..<min(layers - 1, 2)).map { _ in
+        let between = (0..<betweenBuffers).map { _ in
             AlignedBuffer<Scalar>(count: rows * width, zeroed: lengths != nil, recycled: true)
         }
         let states = (0..<lanes).map { _ in
@@ -114,10 +118,10 @@ struct RecurrentForward<Scalar: ForwardScalar> {
         let lengths32 = lengths.map { $0.map { Int32($0) } }
         lengths32.withUnsafeBufferPointerIfPresent { lengthPointer in
             func layerInput(_ layer: Int) -> UnsafePointer<Scalar> {
-                layer == 0 ? input : UnsafePointer(between[(layer - 1) % 2].pointer)
+                layer == 0 ? input : UnsafePointer(between[(layer - 1) % betweenBuffers].pointer)
             }
             func layerOutput(_ layer: Int) -> UnsafeMutablePointer<Scalar> {
-                layer == layers - 1 ? output : between[layer % 2].pointer
+                layer == layers - 1 ? output : between[layer % betweenBuffers].pointer
             }
             /// h0 and c0 (or zeros) into the lane's state buffers.
             func prepare(_ layer: Int, _ direction: Int, lane: Int) {
@@ -149,10 +153,10 @@ struct RecurrentForward<Scalar: ForwardScalar> {
                 let pieces = count >= 8192 ? 4 : count >= Self.projectionSplitRows ? 2 : 1
                 return (0..<pieces).map { first + $0 * count / pieces..<first + ($0 + 1) * count / pieces }
             }
-            func project(_ layer: Int, _ direction: Int, _ part: Range<Int>, from firstRow: Int, lane: Int) {
+            func project(_ layer: Int, _ direction: Int, _ part: Range<Int>, from firstRow: Int, buffer: Int) {
                 let columns = c.layerInputSize(layer), w = weights[layer][direction]
                 let x = layerInput(layer) + part.lowerBound * columns
-                let out = xproj[lane].pointer + (part.lowerBound - firstRow) * gateWidth
+                let out = xproj[buffer].pointer + (part.lowerBound - firstRow) * gateWidth
                 if ownProjection {
                     Scalar.project(x: x, ldx: columns, rows: part.count, columns: columns, weights: w.inputPacked.pointer,
                                    units: gateWidth, out: out, ldout: gateWidth, kernels: tuning.kernels)
@@ -161,13 +165,14 @@ struct RecurrentForward<Scalar: ForwardScalar> {
                                 c: out, ldc: gateWidth)
                 }
             }
-            func recur(_ layer: Int, _ direction: Int, _ chunk: Int, lane: Int, thread: Int, threads: Int, schedule: OpaquePointer?) {
+            func recur(_ layer: Int, _ direction: Int, _ chunk: Int, lane: Int, buffer: Int, thread: Int, threads: Int,
+                       schedule: OpaquePointer?) {
                 let index = layer * directions + direction, s = states[lane]
                 let (range, times) = chunkRange(chunk, direction)
                 let job = SequenceJob<Scalar>(
                     mode: mode, batch: batch, steps: steps, reverse: direction == 1, firstStep: range.lowerBound,
                     stepCount: range.count, stateSize: state, hiddenSize: hidden, projSize: proj,
-                    weights: weights[layer][direction], xproj: UnsafePointer(xproj[lane].pointer),
+                    weights: weights[layer][direction], xproj: UnsafePointer(xproj[buffer].pointer),
                     xprojFirstTime: batchFirst ? 0 : times.lowerBound,
                     xprojTimeStride: timeRows * gateWidth, xprojBatchStride: batchRows * gateWidth,
                     output: layerOutput(layer) + direction * state, outputTimeStride: timeRows * width,
@@ -176,18 +181,15 @@ struct RecurrentForward<Scalar: ForwardScalar> {
                     cN: cN.map { $0 + index * batch * hidden }, kernels: tuning.kernels)
                 Scalar.runSequence(job, thread: thread, threads: threads, schedule: schedule)
             }
-            /// One direction of one layer on one thread, chunk by chunk; `ready(chunk)` is called before a chunk's
-            /// projection, `done(chunk)` after its steps.
-            func runAlone(_ layer: Int, _ direction: Int, lane: Int, ready: (Int) -> Void = { _ in }, done: (Int) -> Void = { _ in }) {
+            /// One direction of one layer on one thread, chunk by chunk.
+            func runAlone(_ layer: Int, _ direction: Int, lane: Int) {
                 prepare(layer, direction, lane: lane)
                 for chunk in 0..<chunkCount {
                     let times = chunkRange(chunk, direction).times
-                    ready(chunk)
                     for part in projectionParts(times) {
-                        project(layer, direction, part, from: batchFirst ? 0 : times.lowerBound * batch, lane: lane)
+                        project(layer, direction, part, from: batchFirst ? 0 : times.lowerBound * batch, buffer: direction)
                     }
-                    recur(layer, direction, chunk, lane: lane, thread: 0, threads: 1, schedule: nil)
-                    done(chunk)
+                    recur(layer, direction, chunk, lane: lane, buffer: direction, thread: 0, threads: 1, schedule: nil)
                 }
             }
             /// One direction of one layer shared by two threads: both call this at once. They claim the pieces of
@@ -204,19 +206,71 @@ struct RecurrentForward<Scalar: ForwardScalar> {
                     let parts = projectionParts(times)
                     let phase = Int32(2 * steps + chunk)
                     while case let i = Int(rk_schedule_claim(schedule, phase, 0)), i < parts.count {
-                        project(layer, direction, parts[i], from: firstRow, lane: direction)
+                        project(layer, direction, parts[i], from: firstRow, buffer: direction)
                         rk_schedule_finish(schedule, phase, Int32(thread))
                     }
                     rk_schedule_wait(schedule, phase, Int32(parts.count + (chunk == 0 ? 1 : 0)))
-                    recur(layer, direction, chunk, lane: direction, thread: thread, threads: 2, schedule: schedule)
+                    recur(layer, direction, chunk, lane: direction, buffer: direction, thread: thread, threads: 2, schedule: schedule)
+                }
+            }
+
+            /// The layers of a unidirectional model as tasks that both threads call this to share: P(l, c) projects
+            /// chunk c of layer l, once layer l − 1 has run it and layer l has run chunk c − 2 (whose projection
+            /// buffer it reuses); R(l, c) runs the chunk's steps, once P(l, c) and R(l, c − 1) are done. A thread
+            /// takes the ready tasks of its own layers (l mod 2 = thread) first, so that their weights stay in its
+            /// cache, a run before a projection (the runs are the critical path), and helps with the other
+            /// thread's layers when none of its own is ready: three layers keep both cores busy, where fixed
+            /// halves gave one thread two layers. Who runs a task changes no bit of its result.
+            func runPipelined(thread: Int, schedule: OpaquePointer) {
+                func task(_ layer: Int, _ chunk: Int, run: Bool) -> Int32 { Int32((layer * chunkCount + chunk) * 2 + (run ? 1 : 0)) }
+                func done(_ layer: Int, _ chunk: Int, run: Bool) -> Bool { rk_schedule_finished(schedule, task(layer, chunk, run: run)) > 0 }
+                func ready(_ layer: Int, _ chunk: Int, run: Bool) -> Bool {
+                    run ? done(layer, chunk, run: false) && (chunk == 0 || done(layer, chunk - 1, run: true))
+                        : (layer == 0 || done(layer - 1, chunk, run: true)) && (chunk < 2 || done(layer, chunk - 2, run: true))
+                }
+                let order = Array(stride(from: thread, to: layers, by: 2)) + Array(stride(from: 1 - thread, to: layers, by: 2))
+                var next = [Int](repeating: 0, count: 2 * layers)  // per layer and kind: the first chunk not seen done
+                var idle = 0
+                search: while true {
+                    var finished = true
+                    for layer in order {
+                        for run in [true, false] {
+                            let cursor = layer * 2 + (run ? 1 : 0)
+                            while next[cursor] < chunkCount && done(layer, next[cursor], run: run) { next[cursor] += 1 }
+                            let first = next[cursor]
+                            guard first < chunkCount else { continue }
+                            finished = false
+                            // While the other thread projects chunk c, the projection of c + 1 may be ready too.
+                            for chunk in first..<min(first + (run ? 1 : 2), chunkCount) where ready(layer, chunk, run: run) {
+                                let id = task(layer, chunk, run: run)
+                                guard rk_schedule_claim(schedule, id, 0) == 0 else { continue }
+                                let buffer = layer * 2 + chunk % 2
+                                if run {
+                                    if chunk == 0 { prepare(layer, 0, lane: layer) }
+                                    recur(layer, 0, chunk, lane: layer, buffer: buffer, thread: 0, threads: 1, schedule: nil)
+                                } else {
+                                    let times = chunkRange(chunk, 0).times
+                                    for part in projectionParts(times) {
+                                        project(layer, 0, part, from: times.lowerBound * batch, buffer: buffer)
+                                    }
+                                }
+                                rk_schedule_finish(schedule, id, Int32(thread))
+                                idle = 0
+                                continue search
+                            }
+                        }
+                    }
+                    if finished { return }
+                    // Spin, then yield, as rk_schedule_wait does: the other thread may share this core for a while.
+                    idle += 1
+                    if idle < 4000 { rk_spin_pause() } else { sched_yield() }
                 }
             }
 
             if strategy != .alone, let barrier = rk_barrier_create(2) {
-                // .shareSteps: one schedule per layer and direction; .pipeline: one whose phase l·chunks + c says
-                // that layer l has run chunk c.
+                // .shareSteps: one schedule per layer and direction; .pipeline: one with a phase per task.
                 let schedules = (0..<(strategy == .pipeline ? 1 : layers * directions)).compactMap { _ in
-                    rk_schedule_create(Int32(strategy == .pipeline ? layers * chunkCount : 2 * steps + chunkCount))
+                    rk_schedule_create(Int32(strategy == .pipeline ? 2 * layers * chunkCount : 2 * steps + chunkCount))
                 }
                 defer {
                     rk_barrier_destroy(barrier)
@@ -236,15 +290,7 @@ struct RecurrentForward<Scalar: ForwardScalar> {
                             }
                         }
                     case .pipeline:
-                        // Layer l + 2 reuses layer l's output buffer, chunk c only after layer l + 1 has read it.
-                        let progress = schedules[0]
-                        for layer in stride(from: thread, to: layers, by: 2) {
-                            runAlone(layer, 0, lane: thread, ready: { chunk in
-                                if layer > 0 { rk_schedule_wait(progress, Int32((layer - 1) * chunkCount + chunk), 1) }
-                            }, done: { chunk in
-                                rk_schedule_finish(progress, Int32(layer * chunkCount + chunk), Int32(thread))
-                            })
-                        }
+                        runPipelined(thread: thread, schedule: schedules[0])
                     case .alone:
                         break
                     }
