@@ -66,7 +66,7 @@ struct RecurrentForward<Scalar: ForwardScalar> {
         }
 
         // How the work is shared. With two threads, a bidirectional model runs its directions side by side; a
-        // unidirectional one pipelines its layers (layer l on thread l mod 2, a chunk of steps behind layer l − 1)
+        // unidirectional one pipelines its layers (tasks of an eighth of the sequence: see runPipelined)
         // unless its steps are large, and shares each step when they are. Where steps are small (below the split
         // threshold) or cut into a pipeline's small chunks, OpenBLAS would spend more on its call and on packing
         // W_ih again than on the product: the kernels project with the weights they packed at load.
