@@ -28,6 +28,9 @@ public enum TensorFile {
         // safetensors: a little-endian u64 header length N (2 ≤ N ≤ size − 8), then a JSON object.
         if SafeTensorsFormat.matches(file) { return SafeTensorsFormat.self }
         if file.size == 0 { throw TensorFileError(path: path, problem: .truncated(expected: 8, found: 0)) }
+        // safetensors has no magic number: a file named .safetensors whose start does not look like one (cut in its
+        // header, a header length past the end, a broken JSON object) goes to its reader, which says what is wrong.
+        if url.pathExtension.lowercased() == "safetensors" { return SafeTensorsFormat.self }
         throw TensorFileError(path: path, problem: .unknownFormat)
     }
 
