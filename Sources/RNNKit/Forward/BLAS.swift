@@ -15,7 +15,20 @@ enum BLAS {
         // would only oversubscribe the cores. A split that the forward pass chooses, the same whatever the thread
         // count, also keeps results bit-for-bit independent of how many threads run.
         openblas_set_num_threads(1)
+        stopThreadPool()
     }()
+
+    /// OpenBLAS's pthread build starts its thread pool when it loads, and each pool thread spins (with
+    /// sched_yield) for about 2^28 cycles, ~0.1 s, before it sleeps. Single-threaded, OpenBLAS never uses it, but
+    /// in the first tenth of a second of a process the spinning thread takes a core from the forward pass's
+    /// second thread: a 3-layer B4 model timed right after start ran in 2.1 ms instead of 1.3. So the pool is
+    /// stopped, through the function OpenBLAS itself calls before a fork (looked up with dlsym: other builds have
+    /// no pool and no such function); were OpenBLAS asked for threads again, it would start a new pool.
+    private static func stopThreadPool() {
+        guard let shutdown = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") else { return }
+        typealias Function = @convention(c) () -> Int32
+        _ = unsafeBitCast(shutdown, to: Function.self)()
+    }
 
     /// Applies the settings (once; cheap afterwards).
     static func prepare() { _ = configured }

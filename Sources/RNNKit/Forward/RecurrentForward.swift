@@ -51,6 +51,7 @@ struct RecurrentForward<Scalar: ForwardScalar> {
     func run(input: UnsafePointer<Scalar>, steps: Int, batch: Int, batchFirst: Bool, h0: UnsafePointer<Scalar>?,
              c0: UnsafePointer<Scalar>?, lengths: [Int]?, output: UnsafeMutablePointer<Scalar>,
              hN: UnsafeMutablePointer<Scalar>, cN: UnsafeMutablePointer<Scalar>?, threads: Int) {
+        BLAS.prepare()  // before the second thread starts, even when no GEMM runs: OpenBLAS's own pool must be quiet
         let c = configuration
         let hidden = c.hiddenSize, state = c.outputSize, proj = c.projSize, directions = c.directions
         let gates = c.mode.gateCount, layers = c.numLayers
