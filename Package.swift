@@ -82,7 +82,7 @@ let package = Package(
         .executableTarget(name: "fuzz-safetensors", dependencies: ["TensorIO", "CLibFuzzer"], path: "Fuzz/SafeTensors"),
         .executableTarget(name: "fuzz-pickle", dependencies: ["TensorIO", "CLibFuzzer"], path: "Fuzz/Pickle"),
         // Shared by the test targets: running the Python interop checks in tools/.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TensorIO"], path: "Tests/TestSupport"),
         .testTarget(
             name: "TensorIOTests",
             dependencies: ["TensorIO", "TestSupport", "rnn-hdf5-worker"]

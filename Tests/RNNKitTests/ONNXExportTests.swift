@@ -191,16 +191,3 @@ struct ProtobufWriterTests {
         #expect(writer.bytes == [0x0D] + float + [0x11] + double)
     }
 }
-
-/// The problem of the `TensorFileError` that `body` throws, or nil (and a recorded issue) otherwise.
-private func fileProblem(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> TensorFileError.Problem? {
-    do {
-        try body()
-        Issue.record("expected a TensorFileError, but nothing was thrown", sourceLocation: sourceLocation)
-    } catch let error as TensorFileError {
-        return error.problem
-    } catch {
-        Issue.record("expected a TensorFileError, got \(error)", sourceLocation: sourceLocation)
-    }
-    return nil
-}

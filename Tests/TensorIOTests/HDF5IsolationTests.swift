@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import TensorIO
 
 /// Reading HDF5 in `rnn-hdf5-worker` survives files that crash or hang libhdf5 (Fixtures/hdf5-cve: the HDF
@@ -49,24 +50,18 @@ struct HDF5IsolationTests {
 
     @Test func refusalsInTheWorkerKeepTheirKind() throws {
         let url = Repository.fixture("formats/h5_bad/external_link.h5")
-        do {
-            _ = try HDF5Format.readIsolated(contentsOf: url)
-            Issue.record("an external link was followed")
-        } catch let error as TensorFileError {
-            #expect(error.problem.kind == "refusedLink")
-            #expect(error.tensor == "elsewhere")
-            #expect(error.path == url.path)
-        }
+        let error = fileError("an external link") { _ = try HDF5Format.readIsolated(contentsOf: url) }
+        #expect(error?.problem.kind == "refusedLink")
+        #expect(error?.tensor == "elsewhere")
+        #expect(error?.path == url.path)
     }
 
     @Test func tooLittleTimeStopsTheWorker() throws {
         let url = Repository.fixture("torch/wide_hidden_f32/model.h5")
-        do {
+        let error = fileError("a microsecond's limit") {
             _ = try HDF5Format.readIsolated(contentsOf: url, limits: HDF5IsolationLimits(seconds: 0.000_001))
-            Issue.record("the worker finished within a microsecond")
-        } catch let error as TensorFileError {
-            #expect(error.problem.kind == "hdf5")
         }
+        #expect(error?.problem.kind == "hdf5")
     }
 
     @Test func isolatedTensorsAreIndependentCopiesOnWrite() throws {
@@ -132,13 +127,9 @@ struct HDF5IsolationTests {
         [#"{"name":"w","dtype":"float32","shape":[4],"fileOffset":0}"#, #"{"name":"w","dtype":"float32","shape":[4],"offset":192}"#],
     ])
     func workerResultOutsideItsBoundsIsRefused(_ entries: [String]) throws {
-        do {
-            _ = try Self.mapCraftedResult(entries)
-            Issue.record("accepted \(entries)")
-        } catch let error as TensorFileError {
-            #expect(error.problem.kind == "hdf5")
-            #expect(error.description.contains("malformed"))
-        }
+        let error = fileError("\(entries)") { _ = try Self.mapCraftedResult(entries) }
+        #expect(error?.problem.kind == "hdf5")
+        #expect(error?.description.contains("malformed") == true)
     }
 
     @Test func locatedTensorIsReadFromTheInputFile() throws {

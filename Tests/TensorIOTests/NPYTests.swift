@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import TensorIO
 
 /// NPY bytes with a hand-written header, for the malformed cases numpy itself would never write.

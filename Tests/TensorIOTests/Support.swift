@@ -66,19 +66,6 @@ struct Manifest: Decodable {
     }()
 }
 
-/// The problem of the `TensorFileError` that `body` throws, or nil (and a recorded issue) when it throws something else.
-func fileProblem(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> TensorFileError.Problem? {
-    do {
-        try body()
-        Issue.record("expected a TensorFileError, but nothing was thrown", sourceLocation: sourceLocation)
-    } catch let error as TensorFileError {
-        return error.problem
-    } catch {
-        Issue.record("expected a TensorFileError, got \(error)", sourceLocation: sourceLocation)
-    }
-    return nil
-}
-
 /// The bytes of a file.
 func bytes(of url: URL) throws -> [UInt8] { [UInt8](try Data(contentsOf: url)) }
 

@@ -165,16 +165,9 @@ struct TorchCheckpointTests {
 
     /// The `TensorFileError` reading `bytes` throws (recording an issue when it throws nothing or something else).
     func refusal(_ bytes: [UInt8], in folder: TemporaryFolder, sourceLocation: SourceLocation = #_sourceLocation) -> TensorFileError? {
-        do {
-            let result = try read(bytes, in: folder)
-            Issue.record("read \(result.names) instead of failing", sourceLocation: sourceLocation)
-        } catch let error as TensorFileError {
-            #expect(!error.description.contains("\n"), sourceLocation: sourceLocation)
-            return error
-        } catch {
-            Issue.record("expected a TensorFileError, got \(error)", sourceLocation: sourceLocation)
-        }
-        return nil
+        let error = fileError(sourceLocation: sourceLocation) { _ = try read(bytes, in: folder) }
+        if let error { #expect(!error.description.contains("\n"), sourceLocation: sourceLocation) }
+        return error
     }
 
     /// One float tensor of 4 elements in storage "0", under `name`.
