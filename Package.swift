@@ -75,12 +75,14 @@ let package = Package(
         .executableTarget(name: "rnn-hdf5-worker", dependencies: ["TensorIO"]),
         // Fuzz targets (tools/fuzz.sh): arbitrary bytes through one parser each, via TensorIO's FuzzEntryPoints;
         // a plain build replays the files given as arguments (the committed corpora and crash regressions).
-        // CLibFuzzer only declares libFuzzer's driver, which their main calls when built with -sanitize=fuzzer.
+        // FuzzMain is their shared main; CLibFuzzer only declares libFuzzer's driver, which it calls when built
+        // with -sanitize=fuzzer.
         .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
-        .executableTarget(name: "fuzz-npy", dependencies: ["TensorIO", "CLibFuzzer"], path: "Fuzz/NPY"),
-        .executableTarget(name: "fuzz-zip", dependencies: ["TensorIO", "CLibFuzzer"], path: "Fuzz/Zip"),
-        .executableTarget(name: "fuzz-safetensors", dependencies: ["TensorIO", "CLibFuzzer"], path: "Fuzz/SafeTensors"),
-        .executableTarget(name: "fuzz-pickle", dependencies: ["TensorIO", "CLibFuzzer"], path: "Fuzz/Pickle"),
+        .target(name: "FuzzMain", dependencies: ["TensorIO", "CLibFuzzer"], path: "Fuzz/Main"),
+        .executableTarget(name: "fuzz-npy", dependencies: ["FuzzMain", "TensorIO"], path: "Fuzz/NPY"),
+        .executableTarget(name: "fuzz-zip", dependencies: ["FuzzMain", "TensorIO"], path: "Fuzz/Zip"),
+        .executableTarget(name: "fuzz-safetensors", dependencies: ["FuzzMain", "TensorIO"], path: "Fuzz/SafeTensors"),
+        .executableTarget(name: "fuzz-pickle", dependencies: ["FuzzMain", "TensorIO"], path: "Fuzz/Pickle"),
         // Shared by the test targets: running the Python interop checks in tools/.
         .target(name: "TestSupport", dependencies: ["TensorIO"], path: "Tests/TestSupport"),
         .testTarget(
