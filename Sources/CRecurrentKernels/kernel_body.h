@@ -172,19 +172,26 @@ static inline __attribute__((always_inline)) void RK_FN(rk_tile)(const RK_ARGS *
     }
 }
 
+// The tiles used (gates, rows, blocks), chosen so that accumulators + weight vectors fit in 32 registers
+// (AVX-512): rows × blocks × gates ≤ 24. Single-row tiles take several blocks so that enough independent sums hide
+// the FMA latency. One list serves both the definitions and rk_pick.
+#define RK_TILES_SHORT(X)                                                                                      \
+    X(1, 1, 8) X(1, 2, 8) X(1, 1, 4) X(1, 2, 4) X(1, 1, 1) X(1, 2, 1)                                        \
+    X(3, 1, 3) X(3, 2, 3) X(3, 1, 2) X(3, 2, 2) X(3, 1, 1) X(3, 2, 1)                                        \
+    X(4, 1, 2) X(4, 2, 2) X(4, 1, 1) X(4, 2, 1)
+#if RK_MAX_ROWS >= 6
+#define RK_TILES_TALL(X)                                                                                       \
+    X(1, 4, 4) X(1, 6, 4) X(1, 4, 1) X(1, 6, 1)                                                              \
+    X(3, 4, 2) X(3, 4, 1) X(3, 6, 1)                                                                         \
+    X(4, 4, 1) X(4, 6, 1)
+#else
+#define RK_TILES_TALL(X)
+#endif
+#define RK_TILES(X) RK_TILES_SHORT(X) RK_TILES_TALL(X)
+
 #define RK_TILE(G, MR, NB) \
     static void RK_FN(rk_tile_##G##_##MR##_##NB)(const RK_ARGS *x, int b0, int block0) { RK_FN(rk_tile)(x, b0, block0, G, MR, NB); }
-
-// The tiles used, chosen so that accumulators + weight vectors fit in 32 registers (AVX-512): rows × blocks ×
-// gates ≤ 24. Single-row tiles take several blocks so that enough independent sums hide the FMA latency.
-RK_TILE(1, 1, 8) RK_TILE(1, 2, 8) RK_TILE(1, 1, 4) RK_TILE(1, 2, 4) RK_TILE(1, 1, 1) RK_TILE(1, 2, 1)
-RK_TILE(3, 1, 3) RK_TILE(3, 2, 3) RK_TILE(3, 1, 2) RK_TILE(3, 2, 2) RK_TILE(3, 1, 1) RK_TILE(3, 2, 1)
-RK_TILE(4, 1, 2) RK_TILE(4, 2, 2) RK_TILE(4, 1, 1) RK_TILE(4, 2, 1)
-#if RK_MAX_ROWS >= 6
-RK_TILE(1, 4, 4) RK_TILE(1, 6, 4) RK_TILE(1, 4, 1) RK_TILE(1, 6, 1)
-RK_TILE(3, 4, 2) RK_TILE(3, 4, 1) RK_TILE(3, 6, 1)
-RK_TILE(4, 4, 1) RK_TILE(4, 6, 1)
-#endif
+RK_TILES(RK_TILE)
 
 typedef void (*RK_FN(rk_tile_fn))(const RK_ARGS *, int, int);
 
@@ -199,14 +206,7 @@ static int RK_FN(rk_blocks_per_tile)(int G, int rows) {
 
 static RK_FN(rk_tile_fn) RK_FN(rk_pick)(int G, int MR, int NB) {
 #define RK_CASE(g, mr, nb) if (G == g && MR == mr && NB == nb) return RK_FN(rk_tile_##g##_##mr##_##nb);
-    RK_CASE(1, 1, 8) RK_CASE(1, 2, 8) RK_CASE(1, 1, 4) RK_CASE(1, 2, 4) RK_CASE(1, 1, 1) RK_CASE(1, 2, 1)
-    RK_CASE(3, 1, 3) RK_CASE(3, 2, 3) RK_CASE(3, 1, 2) RK_CASE(3, 2, 2) RK_CASE(3, 1, 1) RK_CASE(3, 2, 1)
-    RK_CASE(4, 1, 2) RK_CASE(4, 2, 2) RK_CASE(4, 1, 1) RK_CASE(4, 2, 1)
-#if RK_MAX_ROWS >= 6
-    RK_CASE(1, 4, 4) RK_CASE(1, 6, 4) RK_CASE(1, 4, 1) RK_CASE(1, 6, 1)
-    RK_CASE(3, 4, 2) RK_CASE(3, 4, 1) RK_CASE(3, 6, 1)
-    RK_CASE(4, 4, 1) RK_CASE(4, 6, 1)
-#endif
+    RK_TILES(RK_CASE)
 #undef RK_CASE
     return 0;
 }
@@ -408,5 +408,8 @@ void RK_CAT(RK_CAT(rk_sequence_run_, RK_SFX), RK_CAT(_, RK_ISA))(const RK_SEQUEN
 #undef RK_ARGS
 #undef RK_MAX_COLUMNS
 #undef RK_TILE
+#undef RK_TILES
+#undef RK_TILES_SHORT
+#undef RK_TILES_TALL
 #undef RK_PIECES
 #undef RK_PIECE_WORK
