@@ -1,16 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Every file of the HDF Group's CVE collection (Fixtures/hdf5-cve, copied from ../shared/corpus; libhdf5 1.10.8
 /// crashes or loops on many of them in process) through `rnn-inspect` and `rnn-convert` with their defaults:
 /// exit 0 or 2, within 20 s, and on 2 one stderr line naming the file. None of them holds an RNN, so `rnn-convert`
 /// must refuse every one and write nothing.
 struct HostileHDF5CommandTests {
-    static let corpus: [String] = {
-        let folder = Repository.fixture("hdf5-cve").path
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        return names.filter { $0 != "COPYING" && $0 != "README.md" }.sorted()
-    }()
+    static let corpus = Repository.hdf5CVECorpus
 
     @Test func corpusIsComplete() {
         #expect(Self.corpus.count == 136)

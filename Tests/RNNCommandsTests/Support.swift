@@ -1,11 +1,9 @@
 import Foundation
 import Testing
+import TestSupport
 
-/// Paths of the repository and of the built executables.
-enum Repository {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static func fixture(_ relative: String) -> URL { root.appending(path: "Fixtures/" + relative) }
-
+/// The built executables, found from the test bundle.
+extension Repository {
     /// The built executable `name`, beside the test bundle in the build folder.
     static func executable(_ name: String) throws -> URL {
         var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()

@@ -1,6 +1,7 @@
 import Foundation
 import OrderedCollections
 import Testing
+import TestSupport
 @testable import RNNKit
 
 /// Every way a state_dict can fail to be a torch.nn.RNN gives its own error naming the tensor.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RNNKit
 
 /// The broken models of Fixtures/malformed/models/ (tools/make_malformed.py): valid NPZ, safetensors, HDF5 and

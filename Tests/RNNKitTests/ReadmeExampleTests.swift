@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import RNNKit
 
 /// The README's library example, compiled and run; a second test keeps the README's text identical to it.

@@ -1,11 +1,7 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RNNKit
-
-enum Repository {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static func fixture(_ relative: String) -> URL { root.appending(path: "Fixtures/" + relative) }
-}
 
 /// One case that tools/make_torch_fixtures.py ran through real PyTorch.
 struct TorchCase: Decodable, CustomTestStringConvertible, Sendable {
@@ -59,13 +55,3 @@ struct TorchCase: Decodable, CustomTestStringConvertible, Sendable {
     }()
 }
 
-/// A fresh empty folder under the system's temporary directory.
-struct TemporaryFolder {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appending(path: "rnn-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func file(_ name: String) -> URL { url.appending(path: name) }
-    func remove() { try? FileManager.default.removeItem(at: url) }
-}

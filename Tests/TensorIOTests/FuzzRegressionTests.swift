@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import TensorIO
 
 /// Replays the committed fuzzing corpora (Fixtures/fuzz/<target>/: seeds, merged finds and, under regressions/,

@@ -6,10 +6,7 @@ import TestSupport
 /// Reading HDF5 in `rnn-hdf5-worker` survives files that crash or hang libhdf5 (Fixtures/hdf5-cve: the HDF
 /// Group's public CVE reproducers, copied from ../shared/corpus), and gives the same tensors as reading in process.
 struct HDF5IsolationTests {
-    static let corpus: [String] = {
-        let folder = Repository.fixture("hdf5-cve").path
-        return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0 != "COPYING" && $0 != "README.md" }.sorted()
-    }()
+    static let corpus = Repository.hdf5CVECorpus
 
     @Test func corpusIsComplete() {
         #expect(Self.corpus.count == 136)

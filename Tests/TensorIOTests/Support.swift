@@ -1,24 +1,8 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import TensorIO
 
-/// Paths of the repository, found from this file's location.
-enum Repository {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static func fixture(_ relative: String) -> URL { root.appending(path: "Fixtures/" + relative) }
-}
-
-/// A fresh empty folder under the system's temporary directory, removed by the caller with `remove()`.
-struct TemporaryFolder {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appending(path: "rnn-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func file(_ name: String) -> URL { url.appending(path: name) }
-    func contents() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: url.path).sorted() }
-    func remove() { try? FileManager.default.removeItem(at: url) }
-}
 
 /// The expected contents of the fixtures that tools/make_fixtures.py wrote with numpy and h5py.
 struct Manifest: Decodable {

@@ -6,20 +6,16 @@ import Foundation
 /// h5py, safetensors, onnx and onnxruntime). A missing interpreter makes the test fail, not skip: interop with the
 /// tools users have is a promise, not an option.
 public enum PythonTool {
-    /// The repository's root folder, found from this file's location.
-    public static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// The Python interpreter the checks use.
     public static var python: String {
-        ProcessInfo.processInfo.environment["RNN_PYTHON"] ?? repositoryRoot.appending(path: "tools/.venv/bin/python").path
+        ProcessInfo.processInfo.environment["RNN_PYTHON"] ?? Repository.root.appending(path: "tools/.venv/bin/python").path
     }
 
     /// Runs `tools/<script>` with `arguments`; returns its exit status and its standard output and error together.
     public static func run(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [repositoryRoot.appending(path: "tools/" + script).path] + arguments
+        process.arguments = [Repository.root.appending(path: "tools/" + script).path] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
