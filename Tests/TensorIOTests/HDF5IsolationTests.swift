@@ -77,7 +77,7 @@ struct HDF5IsolationTests {
     @Test func workerLocatesOnlyDatasetsStoredAsTheTensorsWantThem() throws {
         func located(_ relative: String) throws -> (located: Set<String>, read: Set<String>) {
             let path = Repository.fixture("formats/h5/" + relative).path
-            let (datasets, _) = try HDF5Library.locked { try HDF5Reader.read(path: path, locating: true) }
+            let (datasets, _) = try HDF5Library.locked { try HDF5Reader.read(path: path) }
             var result: (located: Set<String>, read: Set<String>) = ([], [])
             for (name, dataset) in datasets {
                 if case .located = dataset { result.located.insert(name) } else { result.read.insert(name) }

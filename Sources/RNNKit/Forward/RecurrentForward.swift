@@ -235,8 +235,8 @@ struct RecurrentForward<Scalar: ForwardScalar> {
                 search: while true {
                     var finished = true
                     for layer in order {
-                        for run in [true, false] {
-                            let cursor = layer * 2 + (run ? 1 : 0)
+                        for kind in stride(from: 1, through: 0, by: -1) {  // its run, then its projection
+                            let run = kind == 1, cursor = layer * 2 + kind
                             while next[cursor] < chunkCount && done(layer, next[cursor], run: run) { next[cursor] += 1 }
                             let first = next[cursor]
                             guard first < chunkCount else { continue }

@@ -17,7 +17,7 @@ public enum HDF5Format: TensorFormat {
     public static func read(contentsOf url: URL) throws -> StateDict {
         let path = url.filePath
         let input = try InputFile(path: path)  // the same clear error as other formats for a missing or unreadable file
-        let (datasets, metadata) = try HDF5Library.locked { try HDF5Reader.read(path: path, locating: true) }
+        let (datasets, metadata) = try HDF5Library.locked { try HDF5Reader.read(path: path) }
         var result = StateDict(metadata: metadata)
         for (name, dataset) in datasets {
             switch dataset {

@@ -186,7 +186,7 @@ public enum HDF5Worker {
         limit = rlimit(rlim_cur: 0, rlim_max: 0)
         setrlimit(Int32(RLIMIT_CORE.rawValue), &limit)
         do {
-            let (datasets, metadata) = try HDF5Library.locked { try HDF5Reader.read(path: path, locating: true) }
+            let (datasets, metadata) = try HDF5Library.locked { try HDF5Reader.read(path: path) }
             try write(datasets, metadata, to: resultPath)
             return 0
         } catch {

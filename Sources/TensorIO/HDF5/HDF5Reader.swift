@@ -8,20 +8,15 @@ import OrderedCollections
 /// refused: following them would read other files.
 struct HDF5Reader {
     let path: String
-    /// Whether datasets that can be read as they lie in the file are located instead of read (see `Dataset`).
-    let locating: Bool
     private var datasets = OrderedDictionary<String, Dataset>()
     private var metadata = StateDict.Metadata()
     private var ancestors: [UInt64] = []
 
-    init(path: String, locating: Bool = false) {
-        self.path = path
-        self.locating = locating
-    }
+    init(path: String) { self.path = path }
 
-    /// One dataset of the file: read into a tensor, or, when locating, found to hold the tensor's bytes at
-    /// `offset` in the file exactly as the tensor wants them (contiguous, allocated, this machine's byte
-    /// order), left for `HDF5Format.readIsolated`'s parent process to read itself.
+    /// One dataset of the file: read into a tensor, or found to hold the tensor's bytes at `offset` in the file
+    /// exactly as the tensor wants them (contiguous, allocated, this machine's byte order), left for the caller
+    /// to read itself (`HDF5Format.read`, or `HDF5Format.readIsolated`'s parent process).
     enum Dataset {
         case read(Tensor)
         case located(dtype: DType, shape: [Int], offset: Int)
@@ -30,17 +25,9 @@ struct HDF5Reader {
     /// Datasets up to this size may be mostly fill value (64 MiB); larger ones must store at least 1/1100 of it.
     static let unboundedAllowance = 64 << 20
 
-    /// Every dataset read into a tensor, and the metadata.
-    static func read(path: String) throws -> StateDict {
-        let (datasets, metadata) = try read(path: path, locating: false)
-        var result = StateDict(metadata: metadata)
-        for case let (name, .read(tensor)) in datasets { result.tensors[name] = tensor }
-        return result
-    }
-
-    /// Every dataset in file order, read or (with `locating`) located, and the metadata.
-    static func read(path: String, locating: Bool) throws -> (OrderedDictionary<String, Dataset>, StateDict.Metadata) {
-        var reader = HDF5Reader(path: path, locating: locating)
+    /// Every dataset in file order, read or located, and the metadata.
+    static func read(path: String) throws -> (OrderedDictionary<String, Dataset>, StateDict.Metadata) {
+        var reader = HDF5Reader(path: path)
         let file = try HDF5Library.check(H5Fopen(path, rnn_h5f_acc_rdonly(), rnn_h5p_default()), path)
         defer { H5Fclose(file) }
         let root = try HDF5Library.check(H5Gopen2(file, "/", rnn_h5p_default()), path)
@@ -139,7 +126,7 @@ struct HDF5Reader {
         if byteCount > Self.unboundedAllowance, byteCount / 1100 > stored {
             throw fail(name, .tooLarge("dataset declares \(byteCount) bytes but stores only \(stored)"))
         }
-        if locating, let offset = try inPlaceOffset(
+        if let offset = try inPlaceOffset(
             dataset, creation: creation, fileType: fileType, dtype: dtype, byteCount: byteCount, stored: stored, name: name
         ) {
             return try add(.located(dtype: dtype, shape: shape, offset: offset), name: name)
