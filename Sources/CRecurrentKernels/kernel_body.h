@@ -55,64 +55,100 @@ static inline void RK_FN(rk_store)(RK_T *p, RK_V v, int valid) {
     }
 }
 
-// The gate arithmetic for one (row, block), as PyTorch's cells order it (see RecurrentForward.swift); `a` holds
-// the G recurrent sums h·W_hh^T + b_hh, the input projection supplies x·W_ih^T, to which b_ih is added here.
-static inline __attribute__((always_inline)) void RK_FN(rk_finish)(const RK_ARGS *x, int b, int block, const RK_V *a) {
-    const int u0 = block * RK_VW;
-    int valid = x->units - u0;
-    if (valid > RK_VW) valid = RK_VW;
-    RK_T *dst = x->dst + (long)b * x->lddst + u0;
-    if (x->lengths && x->t >= x->lengths[b]) {
-        if (x->copy_inactive) {
-            const RK_T *src = x->hprev + (long)b * x->ldhp + u0;
-            for (int i = 0; i < valid; i++) dst[i] = src[i];
-        }
-        return;
-    }
+#define RK_MAX_COLUMNS 9  /* NB·G accumulators per row, at most */
+#define RK_MAX_PAIRS (RK_MAX_ROWS * RK_MAX_COLUMNS)
+
+// The gate arithmetic of a tile, as PyTorch's cells order it (see RecurrentForward.swift): acc[r][n·G + g] holds
+// the recurrent sum h·W_hh^T + b_hh of gate g for row b0 + r and block block0 + n; the input projection supplies
+// x·W_ih^T, to which b_ih is added here.
+//
+// Each (row, block) pair's arithmetic is one long chain of dependent operations (an LSTM's is exp, reciprocal, the
+// new cell, then tanh of it: ~185 cycles of latency for ~100 operations). Written pair by pair, the chains ran one
+// after another (the tile's epilogue took 6 × 185 cycles); here every stage runs over all the tile's pairs before
+// the next stage, so the processor has MR·NB independent chains side by side. Each element's operations and their
+// order are those of the pair-by-pair code: the results are the same bits.
+static inline __attribute__((always_inline)) void RK_FN(rk_finish_tile)(const RK_ARGS *x, int b0, int block0,
+                                                                        const int G, const int MR, const int NB,
+                                                                        RK_V acc[RK_MAX_ROWS][RK_MAX_COLUMNS]) {
     const long H = x->hidden;
-    const RK_T *xr = 0, *bi = 0;
+    RK_V v[RK_MAX_PAIRS], s0[RK_MAX_PAIRS], s1[RK_MAX_PAIRS], s2[RK_MAX_PAIRS], s3[RK_MAX_PAIRS];
+    const RK_T *xr[RK_MAX_PAIRS], *bi[RK_MAX_PAIRS];
     if (x->mode != RK_MODE_LINEAR) {
-        xr = x->xrow + (long)b * x->ldx + u0;
-        bi = x->bias_ih + (long)block * x->gates * RK_VW;
+#pragma clang loop unroll(full)
+        for (int r = 0; r < MR; r++) {
+#pragma clang loop unroll(full)
+            for (int n = 0; n < NB; n++) {
+                xr[r * NB + n] = x->xrow + (long)(b0 + r) * x->ldx + (block0 + n) * RK_VW;
+                bi[r * NB + n] = x->bias_ih + (long)(block0 + n) * G * RK_VW;
+            }
+        }
     }
-    RK_V v;
+#define RK_EACH(j) _Pragma("clang loop unroll(full)") for (int j = 0; j < MR * NB; j++)
+#define RK_A(j, g) acc[(j) / NB][(j) % NB * G + (g)]
+#define RK_XB(j, g) (RK_FN(rk_load)(xr[j] + (g) * H) + RK_FN(rk_load)(bi[j] + (g) * RK_VW))
     switch (x->mode) {
     case RK_MODE_RNN_TANH:
-        v = RK_FN(rk_tanh)((RK_FN(rk_load)(xr) + RK_FN(rk_load)(bi)) + a[0]);
+        RK_EACH(j) v[j] = RK_FN(rk_tanh)(RK_XB(j, 0) + RK_A(j, 0));
         break;
-    case RK_MODE_RNN_RELU: {
-        RK_V sum = (RK_FN(rk_load)(xr) + RK_FN(rk_load)(bi)) + a[0];
-        v = RK_CAT(rk_select_, RK_SFX)(sum < (RK_T)0, (RK_V){}, sum);  // max(sum, 0), NaN kept as PyTorch keeps it
+    case RK_MODE_RNN_RELU:
+        RK_EACH(j) {
+            RK_V sum = RK_XB(j, 0) + RK_A(j, 0);
+            v[j] = RK_CAT(rk_select_, RK_SFX)(sum < (RK_T)0, (RK_V){}, sum);  // max(sum, 0), NaN kept as PyTorch keeps it
+        }
         break;
-    }
-    case RK_MODE_LSTM: {
-        RK_V i = RK_FN(rk_sigmoid)(a[0] + (RK_FN(rk_load)(xr) + RK_FN(rk_load)(bi)));
-        RK_V f = RK_FN(rk_sigmoid)(a[1] + (RK_FN(rk_load)(xr + H) + RK_FN(rk_load)(bi + RK_VW)));
-        RK_V g = RK_FN(rk_tanh)(a[2] + (RK_FN(rk_load)(xr + 2 * H) + RK_FN(rk_load)(bi + 2 * RK_VW)));
-        RK_V o = RK_FN(rk_sigmoid)(a[3] + (RK_FN(rk_load)(xr + 3 * H) + RK_FN(rk_load)(bi + 3 * RK_VW)));
-        RK_T *cp = x->c + (long)b * x->ldc + u0;
-        RK_V cell = f * RK_FN(rk_load)(cp) + i * g;
-        __builtin_memcpy(cp, &cell, sizeof cell);  // the cell rows are padded to whole blocks
-        v = o * RK_FN(rk_tanh)(cell);
+    case RK_MODE_LSTM:
+        RK_EACH(j) s0[j] = RK_FN(rk_sigmoid)(RK_A(j, 0) + RK_XB(j, 0));  // i
+        RK_EACH(j) s1[j] = RK_FN(rk_sigmoid)(RK_A(j, 1) + RK_XB(j, 1));  // f
+        RK_EACH(j) s2[j] = RK_FN(rk_tanh)(RK_A(j, 2) + RK_XB(j, 2));     // g
+        RK_EACH(j) s3[j] = RK_FN(rk_sigmoid)(RK_A(j, 3) + RK_XB(j, 3));  // o
+        RK_EACH(j) {  // the new cell, kept in s1
+            const RK_T *cp = x->c + (long)(b0 + j / NB) * x->ldc + (block0 + j % NB) * RK_VW;
+            s1[j] = s1[j] * RK_FN(rk_load)(cp) + s0[j] * s2[j];
+        }
+        RK_EACH(j) v[j] = s3[j] * RK_FN(rk_tanh)(s1[j]);
         break;
-    }
-    case RK_MODE_GRU: {
-        RK_V r = RK_FN(rk_sigmoid)(a[0] + (RK_FN(rk_load)(xr) + RK_FN(rk_load)(bi)));
-        RK_V z = RK_FN(rk_sigmoid)(a[1] + (RK_FN(rk_load)(xr + H) + RK_FN(rk_load)(bi + RK_VW)));
-        RK_V n = RK_FN(rk_tanh)((RK_FN(rk_load)(xr + 2 * H) + RK_FN(rk_load)(bi + 2 * RK_VW)) + a[2] * r);
-        RK_V previous = RK_FN(rk_load)(x->hprev + (long)b * x->ldhp + u0);
-        v = (previous - n) * z + n;
+    case RK_MODE_GRU:
+        RK_EACH(j) s0[j] = RK_FN(rk_sigmoid)(RK_A(j, 0) + RK_XB(j, 0));  // r
+        RK_EACH(j) s1[j] = RK_FN(rk_sigmoid)(RK_A(j, 1) + RK_XB(j, 1));  // z
+        RK_EACH(j) s2[j] = RK_FN(rk_tanh)(RK_XB(j, 2) + RK_A(j, 2) * s0[j]);  // n
+        RK_EACH(j) {
+            RK_V previous = RK_FN(rk_load)(x->hprev + (long)(b0 + j / NB) * x->ldhp + (block0 + j % NB) * RK_VW);
+            v[j] = (previous - s2[j]) * s1[j] + s2[j];
+        }
         break;
-    }
     default:  // RK_MODE_LINEAR
-        v = a[0];
+        RK_EACH(j) v[j] = RK_A(j, 0);
         break;
     }
-    RK_FN(rk_store)(dst, v, valid);
-    if (x->out) RK_FN(rk_store)(x->out + (long)b * x->ldout + u0, v, valid);
+#undef RK_XB
+#undef RK_A
+#undef RK_EACH
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) {
+        const int b = b0 + r;
+        const int inactive = x->lengths && x->t >= x->lengths[b];
+#pragma clang loop unroll(full)
+        for (int n = 0; n < NB; n++) {
+            const int u0 = (block0 + n) * RK_VW;
+            int valid = x->units - u0;
+            if (valid > RK_VW) valid = RK_VW;
+            RK_T *dst = x->dst + (long)b * x->lddst + u0;
+            if (inactive) {
+                if (x->copy_inactive) {
+                    const RK_T *src = x->hprev + (long)b * x->ldhp + u0;
+                    for (int i = 0; i < valid; i++) dst[i] = src[i];
+                }
+                continue;
+            }
+            if (x->mode == RK_MODE_LSTM) {  // the cell rows are padded to whole blocks
+                __builtin_memcpy(x->c + (long)b * x->ldc + u0, &s1[r * NB + n], sizeof(RK_V));
+            }
+            RK_FN(rk_store)(dst, v[r * NB + n], valid);
+            if (x->out) RK_FN(rk_store)(x->out + (long)b * x->ldout + u0, v[r * NB + n], valid);
+        }
+    }
 }
 
-#define RK_MAX_COLUMNS 9  /* NB·G accumulators per row, at most */
 #define RK_PIECES 3                 /* pieces per half of a phase at least (rk_phase)… */
 #define RK_PIECE_WORK (256 * 1024)  /* … and more, of about this many multiply-adds, when there is more work */
 
@@ -165,11 +201,7 @@ static inline __attribute__((always_inline)) void RK_FN(rk_tile)(const RK_ARGS *
             for (int j = 0; j < NB * G; j++) acc[r][j] = RK_CAT(rk_fma_, RK_SFX)(hk, w[j], acc[r][j]);
         }
     }
-#pragma clang loop unroll(full)
-    for (int r = 0; r < MR; r++) {
-#pragma clang loop unroll(full)
-        for (int n = 0; n < NB; n++) RK_FN(rk_finish)(x, b0 + r, block0 + n, &acc[r][n * G]);
-    }
+    RK_FN(rk_finish_tile)(x, b0, block0, G, MR, NB, acc);
 }
 
 // The tiles used (gates, rows, blocks), chosen so that accumulators + weight vectors fit in 32 registers
@@ -407,6 +439,7 @@ void RK_CAT(RK_CAT(rk_sequence_run_, RK_SFX), RK_CAT(_, RK_ISA))(const RK_SEQUEN
 #undef RK_SEQUENCE
 #undef RK_ARGS
 #undef RK_MAX_COLUMNS
+#undef RK_MAX_PAIRS
 #undef RK_TILE
 #undef RK_TILES
 #undef RK_TILES_SHORT
