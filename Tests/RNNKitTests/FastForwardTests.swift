@@ -69,6 +69,12 @@ struct ForwardCase: CustomTestStringConvertible, Sendable {
         ForwardCase(mode: .lstm, input: 8, hidden: 48, proj: 24, layers: 2, batch: 2, steps: 30, initialState: true,
                     dtype: .float64, seed: 23),
         ForwardCase(mode: .gru, input: 5, hidden: 30, layers: 4, batch: 3, steps: 50, lengths: true, seed: 24),
+        // Bidirectional with steps large enough that the threads help with each other's direction.
+        ForwardCase(mode: .lstm, input: 16, hidden: 100, bidirectional: true, batch: 10, steps: 6, lengths: true, seed: 25),
+        ForwardCase(mode: .lstm, input: 12, hidden: 128, proj: 80, bidirectional: true, batch: 8, steps: 5, initialState: true,
+                    seed: 26),
+        ForwardCase(mode: .gru, input: 20, hidden: 128, layers: 2, bidirectional: true, batch: 8, steps: 4, dtype: .float64,
+                    seed: 27),
     ]
 
     /// The model (PyTorch's names and shapes, values uniform in ±1/√H) and the inputs of this case.
@@ -137,6 +143,25 @@ struct FastForwardTests {
         #expect(one.output == two.output)
         #expect(one.hN == two.hN)
         #expect(one.cN == two.cN)
+    }
+
+    /// Bidirectional with large steps, the thread done with its direction first helps with the other's. Here the
+    /// second thread starts only once the first has finished its own direction, so that the two share all of the
+    /// second's steps (and, in chunks, its projections): the bits are still those of one thread.
+    @Test(arguments: ForwardCase.all.filter { $0.bidirectional && $0.seed >= 25 })
+    func helpingWithTheOtherDirectionChangesNoBit(_ forwardCase: ForwardCase) throws {
+        let (rnn, input, h0, c0, lengths) = try forwardCase.make()
+        for bytes in [ForwardTuning().projectionChunkBytes, 1] {
+            let tuning = ForwardTuning(projectionChunkBytes: bytes, projectionChunkRows: 1)
+            let one = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: 1, tuning: tuning)
+            var staggered = tuning
+            staggered.waitForWorker = true
+            staggered.staggerDirections = true
+            let two = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: 2, tuning: staggered)
+            #expect(one.output == two.output, "chunks of \(bytes) bytes")
+            #expect(one.hN == two.hN)
+            #expect(one.cN == two.cN)
+        }
     }
 
     /// The AVX2 and baseline kernels, which this machine would not choose by itself, against the reference too.

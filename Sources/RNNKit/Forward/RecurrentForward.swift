@@ -16,10 +16,11 @@ import Darwin
 /// How: per layer and direction, GEMMs (OpenBLAS) project the input of many time steps at once (all of them, or
 /// chunks of ~24 MB); then the C kernels (recurrent_kernels.h) run the steps, each a small product with weights
 /// packed at load time, fused with the gate arithmetic. With two threads, the two directions of a bidirectional
-/// layer run side by side; a unidirectional layer with enough work per step shares each step's unit blocks between
-/// the threads (each takes its own half first, then helps with the other's), and each GEMM's rows. Every element
-/// is computed the same way whatever the thread count, so the results are bit-for-bit the same with one thread or
-/// two. (Tests/RNNKitTests/ReferenceForward.swift keeps the plain scalar version that the tests compare this with.)
+/// layer run side by side (with large steps, the thread done first helps with the other's last steps); a
+/// unidirectional layer with enough work per step shares each step's unit blocks between the threads (each takes
+/// its own half first, then helps with the other's), and each GEMM's rows. Every element is computed the same way
+/// whatever the thread count, so the results are bit-for-bit the same with one thread or two.
+/// (Tests/RNNKitTests/ReferenceForward.swift keeps the plain scalar version that the tests compare this with.)
 ///
 /// Rows of the input, of each layer's output and of the input projection are in the caller's order: time-major
 /// (row t·B + b) or batch-first (row b·T + t). With `lengths`, sequence b only runs its first lengths[b] steps:
@@ -75,6 +76,11 @@ struct RecurrentForward<Scalar: ForwardScalar> {
         let pipelineShape = directions == 1 && layers >= 2 && !batchFirst && perStep < Self.pipelineLimit
         let ownProjection = perStep < Self.splitThreshold || pipelineShape
         let work = perStep * steps * layers * directions
+        // Bidirectional, each thread runs its own direction, then helps with the other's remaining steps (their
+        // pieces are claimed as with .shareSteps): on a shared machine one thread is often slowed for a while, and
+        // the other would otherwise wait for it. Only where a step is worth sharing (see splitThreshold): alone on
+        // its direction, a thread claims each piece of each step, a few atomic operations per step.
+        let helping = perStep >= Self.splitThreshold
         let strategy: Strategy
         if threads < 2 || work < Self.directionsThreshold {
             strategy = .alone
@@ -193,7 +199,8 @@ struct RecurrentForward<Scalar: ForwardScalar> {
                     recur(layer, direction, chunk, lane: lane, buffer: direction, thread: 0, threads: 1, schedule: nil)
                 }
             }
-            /// One direction of one layer shared by two threads: both call this at once. They claim the pieces of
+            /// One direction of one layer shared by two threads: both call this, at once or one of them later (it
+            /// finds the pieces done so far claimed, and joins in where the work is). They claim the pieces of
             /// each GEMM and of each step as they go (rk_schedule), so that neither waits for the other beyond a
             /// piece it holds (the machine may be shared).
             func runShared(_ layer: Int, _ direction: Int, thread: Int, schedule: OpaquePointer) {
@@ -269,9 +276,12 @@ struct RecurrentForward<Scalar: ForwardScalar> {
             }
 
             if strategy != .alone, let barrier = rk_barrier_create(2) {
-                // .shareSteps: one schedule per layer and direction; .pipeline: one with a phase per task.
+                // .shareSteps and .directions: one schedule per layer and direction (phases: the steps', the
+                // chunks' projections, then `completion`, which the thread that owns a direction marks when it is
+                // done with it); .pipeline: one with a phase per task.
+                let completion = Int32(2 * steps + chunkCount)
                 let schedules = (0..<(strategy == .pipeline ? 1 : layers * directions)).compactMap { _ in
-                    rk_schedule_create(Int32(strategy == .pipeline ? 2 * layers * chunkCount : 2 * steps + chunkCount))
+                    rk_schedule_create(strategy == .pipeline ? Int32(2 * layers * chunkCount) : completion + 1)
                 }
                 defer {
                     rk_barrier_destroy(barrier)
@@ -281,7 +291,19 @@ struct RecurrentForward<Scalar: ForwardScalar> {
                     switch strategy {
                     case .directions:
                         for layer in 0..<layers {
-                            runAlone(layer, thread, lane: thread)
+                            if helping {
+                                let own = schedules[layer * 2 + thread], other = schedules[layer * 2 + 1 - thread]
+                                if thread == 1 && tuning.staggerDirections {
+                                    while rk_schedule_finished(other, completion) == 0 { sched_yield() }
+                                }
+                                runShared(layer, thread, thread: 0, schedule: own)
+                                rk_schedule_finish(own, completion, 0)
+                                if rk_schedule_finished(other, completion) == 0 {
+                                    runShared(layer, 1 - thread, thread: 1, schedule: other)
+                                }
+                            } else {
+                                runAlone(layer, thread, lane: thread)
+                            }
                             rk_barrier_wait(barrier)  // the layer's output is the next layer's input
                         }
                     case .shareSteps:
@@ -327,6 +349,9 @@ struct ForwardTuning: Sendable {
     var projectionChunkRows = 2048
     /// When another call has the worker thread: wait for it (tests that must run on two threads), or run alone.
     var waitForWorker = false
+    /// Bidirectional with helping threads: the second thread starts its direction only once the first thread has
+    /// finished its own, so that the first helps with the whole of it (tests of helping; see `run`).
+    var staggerDirections = false
 }
 
 /// One direction's state buffers: h (two, swapped each step), o⊙tanh(c) before the projection, and c.
