@@ -56,7 +56,7 @@ static inline void RK_FN(rk_store)(RK_T *p, RK_V v, int valid) {
     }
 }
 
-#define RK_MAX_COLUMNS 9  /* NB·G accumulators per row, at most */
+#define RK_MAX_COLUMNS 16  /* NB·G accumulators per row, at most (the single-row LSTM tile: 4 blocks × 4 gates) */
 #define RK_MAX_PAIRS (RK_MAX_ROWS * RK_MAX_COLUMNS)
 
 // The gate arithmetic of a tile, as PyTorch's cells order it (see RecurrentForward.swift): acc[r][n·G + g] holds
@@ -209,8 +209,10 @@ static inline __attribute__((always_inline)) void RK_FN(rk_tile)(const RK_ARGS *
 }
 
 // The tiles used (gates, rows, blocks), chosen so that accumulators + weight vectors fit in 32 registers
-// (AVX-512): rows × blocks × gates ≤ 24. Single-row tiles take several blocks so that enough independent sums hide
-// the FMA latency. One list serves both the definitions and rk_pick.
+// (AVX-512): rows × blocks × gates ≤ 24, or 16 for the single-row LSTM tile, whose FMAs read the weights from
+// memory themselves. Single-row tiles take several blocks so that enough independent sums hide the FMA latency
+// (two FMAs per cycle, four cycles each: eight sums are just enough, and the LSTM's 4 × 2 ran 4% slower at B1
+// than 4 × 4). One list serves both the definitions and rk_pick.
 #define RK_TILES_SHORT(X)                                                                                      \
     X(1, 1, 8) X(1, 2, 8) X(1, 1, 4) X(1, 2, 4) X(1, 1, 1) X(1, 2, 1)                                        \
     X(3, 1, 3) X(3, 2, 3) X(3, 1, 2) X(3, 2, 2) X(3, 1, 1) X(3, 2, 1)                                        \
@@ -219,13 +221,14 @@ static inline __attribute__((always_inline)) void RK_FN(rk_tile)(const RK_ARGS *
 #define RK_TILES_TALL(X)                                                                                       \
     X(1, 4, 4) X(1, 6, 4) X(1, 4, 1) X(1, 6, 1)                                                              \
     X(3, 4, 2) X(3, 4, 1) X(3, 6, 1)                                                                         \
-    X(4, 4, 1) X(4, 6, 1)
+    X(4, 1, 4) X(4, 4, 1) X(4, 6, 1)
 #else
 #define RK_TILES_TALL(X)
 #endif
 #define RK_TILES(X) RK_TILES_SHORT(X) RK_TILES_TALL(X)
 
 #define RK_TILE(G, MR, NB)                                                                                   \
+    _Static_assert((G) * (NB) <= RK_MAX_COLUMNS && (MR) <= RK_MAX_ROWS, "a tile larger than its arrays");      \
     static void RK_FN(rk_tile_##G##_##MR##_##NB)(const RK_ARGS *x, int b0, int block0, const RK_T *ahead) { \
         RK_FN(rk_tile)(x, b0, block0, ahead, G, MR, NB);                                                      \
     }
@@ -238,7 +241,7 @@ static int RK_FN(rk_blocks_per_tile)(int G, int rows) {
     switch (G) {
     case 1: return rows <= 2 ? 8 : 4;
     case 3: return rows <= 2 ? 3 : rows <= 4 ? 2 : 1;
-    default: return rows <= 2 ? 2 : 1;
+    default: return rows == 1 && RK_MAX_ROWS >= 6 ? 4 : rows <= 2 ? 2 : 1;
     }
 }
 

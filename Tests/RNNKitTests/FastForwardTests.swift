@@ -75,6 +75,9 @@ struct ForwardCase: CustomTestStringConvertible, Sendable {
                     seed: 26),
         ForwardCase(mode: .gru, input: 20, hidden: 128, layers: 2, bidirectional: true, batch: 8, steps: 4, dtype: .float64,
                     seed: 27),
+        // Batch 1 LSTMs wide enough for the single-row tile of four blocks, and its single-block tail.
+        ForwardCase(mode: .lstm, input: 24, hidden: 150, steps: 7, seed: 28),
+        ForwardCase(mode: .lstm, input: 8, hidden: 70, steps: 5, initialState: true, dtype: .float64, seed: 29),
     ]
 
     /// The model (PyTorch's names and shapes, values uniform in ±1/√H) and the inputs of this case.
