@@ -262,9 +262,9 @@ static int RK_FN(rk_rows_per_tile)(int rows) {
 ///
 /// Each tile reads the group's panel of weights (K·G lines of 64 bytes per block) from L2, where the first tile
 /// found it. When the weights are larger than L2 (`prefetch`), that first tile waited on memory for every line
-/// (B6 H1024: a third of the FMA rate): so each tile also asks, one line per k, for a K-line part of the next
-/// blocks' panel, which the tiles of this group thus bring into L2 before the next group starts (B64 H1024: −7%
-/// time, B24 H1024 −27%, measured on one core).
+/// (B6 H1024, one tile per block: 37–44% of the FMA rate): so each tile also asks, one line per k, for a K-line
+/// part of the next blocks' panel, which the tiles of this group thus bring into L2 before the next group starts
+/// (tools/tile_bench.c, one core: B64 H1024 sums −13% time, B24 H1024 LSTM −23%).
 static void RK_FN(rk_group)(const RK_ARGS *x, int batch, int start, int nb, int tallest) {
     const int K = x->columns, G = x->gates, blocks = (x->units + RK_VW - 1) / RK_VW;
     const RK_T *next = x->w + (size_t)(start + nb) * K * G * RK_VW;
