@@ -30,9 +30,9 @@ struct ConvertTests {
     }
 
     @Test func summaryIsOneLineNamingBothFilesAndTheConfiguration() throws {
-        let folder = FileManager.default.temporaryDirectory.appending(path: "convert-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = try TemporaryFolder()
+        defer { temporary.remove() }
+        let folder = temporary.url
         let out = folder.appending(path: "enc.npz").path
         let result = try run("rnn-convert", [Repository.fixture("torch/prefix_encoder/model.h5").path, "-o", out, "--strip-prefix", "--compress"])
         #expect(result.status == 0, "\(result.error)")
@@ -69,9 +69,9 @@ struct VerifyTests {
 struct FailedWriteTests {
     @Test(arguments: ["out.npz", "out.h5", "out.safetensors"])
     func fullDiskHalfwayKeepsTheOldFileAndLeavesNoTemporary(_ name: String) throws {
-        let folder = FileManager.default.temporaryDirectory.appending(path: "full-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = try TemporaryFolder()
+        defer { temporary.remove() }
+        let folder = temporary.url
         let out = folder.appending(path: name)
         try Data("old contents".utf8).write(to: out)
         let process = Process()
@@ -88,6 +88,6 @@ struct FailedWriteTests {
         #expect(process.terminationReason == .exit && process.terminationStatus == 2, "\(text)")
         #expect(text.hasPrefix("error: \(out.path): "), "\(text)")
         #expect(try Data(contentsOf: out) == Data("old contents".utf8))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [name])
+        #expect(try temporary.contents() == [name])
     }
 }

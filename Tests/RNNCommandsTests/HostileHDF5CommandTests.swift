@@ -16,9 +16,9 @@ struct HostileHDF5CommandTests {
     @Test(arguments: corpus)
     func inspectAndConvertEndCleanlyWithinTwentySeconds(_ name: String) throws {
         let path = Repository.fixture("hdf5-cve/" + name).path
-        let folder = FileManager.default.temporaryDirectory.appending(path: "cve-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = try TemporaryFolder()
+        defer { temporary.remove() }
+        let folder = temporary.url
 
         for (command, arguments) in [("rnn-inspect", [path]), ("rnn-convert", [path, "-o", folder.appending(path: "out.npz").path])] {
             let started = Date()
@@ -35,6 +35,6 @@ struct HostileHDF5CommandTests {
                 #expect(result.status == 2, "\(command) \(name) found an RNN in a CVE reproducer")
             }
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty, "\(name): a file was left behind")
+        #expect(try temporary.contents().isEmpty, "\(name): a file was left behind")
     }
 }

@@ -23,9 +23,9 @@ struct InspectTests {
     }
 
     @Test func badFileIsOneLineOnStderrAndExitStatus2() throws {
-        let folder = FileManager.default.temporaryDirectory.appending(path: "inspect-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = try TemporaryFolder()
+        defer { temporary.remove() }
+        let folder = temporary.url
         let whole = try Data(contentsOf: Repository.fixture("formats/model/rnn_tanh.npz"))
         try whole.prefix(whole.count / 2).write(to: folder.appending(path: "half.npz"))
         for file in ["half.npz", "missing.h5"] {
