@@ -13,11 +13,17 @@
 // pass it as PEAK=GMAC/s in the environment, 85.7 by default, this machine's). To compare two versions of the
 // kernels, build this file against each one's Sources/CRecurrentKernels (e.g. a `git worktree` of the other).
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "kernels_internal.h"
+
+// The prefetch's threshold (kernel_body.h), a variable here so that `noprefetch` can turn it off; then the
+// AVX-512 kernels themselves, their static functions included.
+static size_t prefetch_bytes = 1 << 20;
+#define RK_PREFETCH_BYTES prefetch_bytes
+#include "kernels_avx512.c"
 
 #if !defined(__x86_64__)
 int main(void) {
@@ -25,14 +31,6 @@ int main(void) {
     return 1;
 }
 #else
-#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma"))), apply_to = function)
-#define RK_ISA avx512
-#define RK_HAS_RCP14 1
-#define RK_HAS_FMA 1
-#define RK_MAX_ROWS 6
-#include "kernels_isa.h"
-#pragma clang attribute pop
-
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -87,7 +85,8 @@ int main(int argc, char **argv) {
     a.lddst = H;
     a.c = c;
     a.ldc = H;
-    a.prefetch = (argc < 6 || strcmp(argv[5], "noprefetch")) && (size_t)blocks * K * G * 16 * sizeof(float) > (1 << 20);
+    if (argc >= 6 && !strcmp(argv[5], "noprefetch")) prefetch_bytes = SIZE_MAX;
+    const int prefetch = (size_t)blocks * K * G * 16 * sizeof(float) > prefetch_bytes;
 
     // The groups of a phase done by one thread: `wide` blocks at a time, single blocks at the end (rk_items).
     const int tallest = rk_rows_per_tile_f32(B), wide = rk_blocks_per_tile_f32(G, tallest);
@@ -109,7 +108,7 @@ int main(int argc, char **argv) {
     const char *peak_text = getenv("PEAK");
     const double peak = peak_text ? atof(peak_text) : 85.7;
     printf("B%d H%d K%d %s%s: %.2f us/step, %.1f GMAC/s (%.0f%% of %.1f)\n", B, H, K, name,
-           a.prefetch ? " prefetch" : "", best * 1e6, work / best * 1e-9, work / best * 1e-9 / peak * 100, peak);
+           prefetch ? " prefetch" : "", best * 1e6, work / best * 1e-9, work / best * 1e-9 / peak * 100, peak);
     return 0;
 }
 #endif

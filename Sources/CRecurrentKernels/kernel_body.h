@@ -37,7 +37,6 @@ typedef struct {
     const int *lengths;
     int t;
     int copy_inactive;      // rows past their length carry hprev over into dst
-    int prefetch;           // the weights are larger than a core's cache: tiles ask for the next group's (rk_group)
 } RK_ARGS;
 
 static inline RK_V RK_FN(rk_load)(const RK_T *p) {
@@ -152,7 +151,9 @@ static inline __attribute__((always_inline)) void RK_FN(rk_finish_tile)(const RK
 
 #define RK_PIECES 3                 /* pieces per half of a phase at least (rk_phase)… */
 #define RK_PIECE_WORK (256 * 1024)  /* … and more, of about this many multiply-adds, when there is more work */
+#ifndef RK_PREFETCH_BYTES  /* tools/tile_bench.c sets its own, to time the tiles without the prefetch */
 #define RK_PREFETCH_BYTES (1 << 20)  /* weights from which tiles prefetch the next group's (rk_group) */
+#endif
 
 static inline __attribute__((always_inline)) void RK_FN(rk_tile)(const RK_ARGS *x, int b0, int block0,
                                                                  const RK_T *ahead, const int G, const int MR,
@@ -261,19 +262,20 @@ static int RK_FN(rk_rows_per_tile)(int rows) {
 /// One work item: blocks [start, start + nb) of every batch row, tile by tile.
 ///
 /// Each tile reads the group's panel of weights (K·G lines of 64 bytes per block) from L2, where the first tile
-/// found it. When the weights are larger than L2 (`prefetch`), that first tile waited on memory for every line
+/// found it. When the weights are larger than L2 (RK_PREFETCH_BYTES), that first tile waited on memory for every line
 /// (B6 H1024, one tile per block: 37–44% of the FMA rate): so each tile also asks, one line per k, for a K-line
 /// part of the next blocks' panel, which the tiles of this group thus bring into L2 before the next group starts
 /// (tools/tile_bench.c, one core: B64 H1024 sums −13% time, B24 H1024 LSTM −23%).
 static void RK_FN(rk_group)(const RK_ARGS *x, int batch, int start, int nb, int tallest) {
     const int K = x->columns, G = x->gates, blocks = (x->units + RK_VW - 1) / RK_VW;
+    const int prefetch = (size_t)blocks * K * G * RK_VW * sizeof(RK_T) > RK_PREFETCH_BYTES;
     const RK_T *next = x->w + (size_t)(start + nb) * K * G * RK_VW;
     int tile = 0;
     for (int b0 = 0; b0 < batch; tile++) {
         int mr = RK_FN(rk_rows_per_tile)(batch - b0);
         if (mr > tallest) mr = tallest;
         // Part `tile` of the next nb blocks' panels, when it exists.
-        const int wanted = x->prefetch && tile < nb * G && (start + nb) * G + tile < blocks * G;
+        const int wanted = prefetch && tile < nb * G && (start + nb) * G + tile < blocks * G;
         RK_FN(rk_pick)(G, mr, nb)(x, b0, start, wanted ? next + (size_t)tile * K * RK_VW : 0);
         b0 += mr;
     }
@@ -350,7 +352,6 @@ void RK_CAT(RK_CAT(rk_project_, RK_SFX), RK_CAT(_, RK_ISA))(const RK_T *x, long 
     a.hidden = units;
     a.lddst = ldout;
     const int blocks = (units + RK_VW - 1) / RK_VW;
-    a.prefetch = (size_t)blocks * columns * RK_VW * sizeof(RK_T) > RK_PREFETCH_BYTES;
     // Rows a panel at a time, so that they stay in cache while every group of blocks goes through them.
     for (int r0 = 0; r0 < rows; r0 += 96) {
         const int n = rows - r0 < 96 ? rows - r0 : 96;
@@ -389,7 +390,6 @@ void RK_CAT(RK_CAT(rk_sequence_run_, RK_SFX), RK_CAT(_, RK_ISA))(const RK_SEQUEN
     cell.c = s->c;
     cell.ldc = padded;
     cell.lengths = s->lengths;
-    cell.prefetch = (size_t)hidden_blocks * S * G * RK_VW * sizeof(RK_T) > RK_PREFETCH_BYTES;
     cell.ldout = s->output_batch_stride;
     if (P > 0) {
         cell.dst = s->h_full;  // o⊙tanh(c), before the projection
@@ -409,7 +409,6 @@ void RK_CAT(RK_CAT(rk_sequence_run_, RK_SFX), RK_CAT(_, RK_ISA))(const RK_SEQUEN
         projection.ldout = s->output_batch_stride;
         projection.lengths = s->lengths;
         projection.copy_inactive = 1;
-        projection.prefetch = (size_t)proj_blocks * H * RK_VW * sizeof(RK_T) > RK_PREFETCH_BYTES;
     } else {
         cell.lddst = S;
         cell.copy_inactive = 1;
