@@ -12,7 +12,6 @@ let package = Package(
         .executable(name: "rnn-run", targets: ["rnn-run"]),
         .executable(name: "rnn-inspect", targets: ["rnn-inspect"]),
         .executable(name: "rnn-bench", targets: ["rnn-bench"]),
-        .executable(name: "rnn-hdf5-worker", targets: ["rnn-hdf5-worker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -43,12 +42,15 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // Linux system calls Swift's Glibc module does not show (renameat2, memfd_create, prctl) and posix_spawn
+        // with descriptor remapping for the HDF5 worker.
+        .target(name: "CPlatform"),
         // The forward pass's recurrent kernels in C: AVX-512, AVX2 and baseline versions, chosen at run time.
         .target(name: "CRecurrentKernels"),
         .target(
             name: "TensorIO",
             dependencies: [
-                "CHDF5", "CZlib", "CLibDeflate",
+                "CHDF5", "CZlib", "CLibDeflate", "CPlatform",
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ]
         ),
@@ -71,8 +73,6 @@ let package = Package(
         .executableTarget(name: "rnn-run", dependencies: ["RNNCommands"]),
         .executableTarget(name: "rnn-inspect", dependencies: ["RNNCommands"]),
         .executableTarget(name: "rnn-bench", dependencies: ["RNNCommands"]),
-        // Reads HDF5 in a child process for the others (see HDF5Format.readIsolated).
-        .executableTarget(name: "rnn-hdf5-worker", dependencies: ["TensorIO"]),
         // Fuzz targets (tools/fuzz.sh): arbitrary bytes through one parser each, via TensorIO's FuzzEntryPoints;
         // a plain build replays the files given as arguments (the committed corpora and crash regressions).
         // FuzzMain is their shared main; CLibFuzzer only declares libFuzzer's driver, which it calls when built
@@ -87,7 +87,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorIO"], path: "Tests/TestSupport"),
         .testTarget(
             name: "TensorIOTests",
-            dependencies: ["TensorIO", "TestSupport", "rnn-hdf5-worker"]
+            // rnn-inspect serves as the HDF5 worker of the isolation tests (every command is its own worker).
+            dependencies: ["TensorIO", "TestSupport", "rnn-inspect"]
         ),
         .testTarget(
             name: "RNNKitTests",
@@ -96,7 +97,7 @@ let package = Package(
         .testTarget(
             name: "RNNCommandsTests",
             // The executables are dependencies so that `swift test` builds them for the end-to-end tests.
-            dependencies: ["RNNCommands", "rnn-convert", "rnn-verify", "rnn-run", "rnn-inspect", "rnn-hdf5-worker", "TestSupport"]
+            dependencies: ["RNNCommands", "rnn-convert", "rnn-verify", "rnn-run", "rnn-inspect", "rnn-bench", "TestSupport"]
         ),
     ]
 )

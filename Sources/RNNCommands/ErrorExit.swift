@@ -7,6 +7,8 @@ import TensorIO
 /// Usage errors keep swift-argument-parser's own message and status.
 public enum CommandRunner {
     public static func main<Command: ParsableCommand>(_ command: Command.Type) -> Never {
+        // Every command is its own HDF5 worker: started with the hidden worker argument, it reads and exits here.
+        HDF5Isolation.serveIfRequested()
         // A write past a file-size limit must fail with EFBIG (and clean up), not kill the process.
         signal(SIGXFSZ, SIG_IGN)
         // Interrupted: remove the temporary file being written, leave any old destination as it was.
@@ -23,7 +25,8 @@ public enum CommandRunner {
         }
         defer { withExtendedLifetime(sources) {} }
         do {
-            var parsed = try command.parseAsRoot()
+            // The arguments with every byte kept: a file name that is not UTF-8 must still open.
+            var parsed = try command.parseAsRoot(FileSystemPath.arguments)
             try parsed.run()
             finish(0)
         } catch let error as TensorFileError {

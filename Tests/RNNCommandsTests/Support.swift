@@ -2,25 +2,6 @@ import Foundation
 import Testing
 import TestSupport
 
-/// The built executables, found from the test bundle.
-extension Repository {
-    /// The built executable `name`, beside the test bundle in the build folder.
-    static func executable(_ name: String) throws -> URL {
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = folder.appending(path: name)
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            folder = folder.deletingLastPathComponent()
-        }
-        throw ExecutableMissing(name: name)
-    }
-
-    struct ExecutableMissing: Error, CustomStringConvertible {
-        let name: String
-        var description: String { "\(name) was not found beside the test bundle (\(CommandLine.arguments[0]))" }
-    }
-}
-
 /// The exit status, standard output and standard error of a command run to completion.
 struct CommandResult {
     let status: Int32

@@ -1,12 +1,22 @@
 import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import TestSupport
 @testable import TensorIO
 
-/// Reading HDF5 in `rnn-hdf5-worker` survives files that crash or hang libhdf5 (Fixtures/hdf5-cve: the HDF
+/// Reading HDF5 in a worker process (a command started in its hidden worker mode) survives files that crash or hang libhdf5 (Fixtures/hdf5-cve: the HDF
 /// Group's public CVE reproducers, copied from ../shared/corpus), and gives the same tensors as reading in process.
 struct HDF5IsolationTests {
     static let corpus = Repository.hdf5CVECorpus
+
+    /// Reads `url` isolated, with the built rnn-inspect as the worker (every command serves as one).
+    func readIsolated(_ url: URL, limits: HDF5IsolationLimits? = nil) throws -> StateDict {
+        try Repository.useCommandAsHDF5Worker()
+        return try HDF5Format.readIsolated(contentsOf: url, limits: limits)
+    }
 
     @Test func corpusIsComplete() {
         #expect(Self.corpus.count == 136)
@@ -19,7 +29,7 @@ struct HDF5IsolationTests {
         let url = Repository.fixture("hdf5-cve/" + name)
         let started = Date()
         do {
-            _ = try HDF5Format.readIsolated(contentsOf: url, limits: HDF5IsolationLimits(seconds: 20))
+            _ = try readIsolated(url, limits: HDF5IsolationLimits(seconds: 20))
         } catch let error as TensorFileError {
             #expect(error.description.contains(name))
             #expect(!error.description.contains("\n"), "\(error)")
@@ -31,7 +41,7 @@ struct HDF5IsolationTests {
         var crashes = 0
         for name in ["cve-2025-6269-1.h5"] {
             do {
-                _ = try HDF5Format.readIsolated(contentsOf: Repository.fixture("hdf5-cve/" + name))
+                _ = try readIsolated(Repository.fixture("hdf5-cve/" + name))
             } catch let error as TensorFileError {
                 if error.description.contains("crashed") { crashes += 1 }
             }
@@ -42,12 +52,12 @@ struct HDF5IsolationTests {
     @Test(arguments: Manifest.formats.files.keys.sorted().filter { $0.hasSuffix(".h5") })
     func isolatedReadGivesTheSameTensorsAsInProcess(_ relative: String) throws {
         let url = Repository.fixture("formats/" + relative)
-        #expect(try HDF5Format.readIsolated(contentsOf: url) == HDF5Format.read(contentsOf: url))
+        #expect(try readIsolated(url) == HDF5Format.read(contentsOf: url))
     }
 
     @Test func refusalsInTheWorkerKeepTheirKind() throws {
         let url = Repository.fixture("formats/h5_bad/external_link.h5")
-        let error = fileError("an external link") { _ = try HDF5Format.readIsolated(contentsOf: url) }
+        let error = fileError("an external link") { _ = try readIsolated(url) }
         #expect(error?.problem.kind == "refusedLink")
         #expect(error?.tensor == "elsewhere")
         #expect(error?.path == url.path)
@@ -56,14 +66,14 @@ struct HDF5IsolationTests {
     @Test func tooLittleTimeStopsTheWorker() throws {
         let url = Repository.fixture("torch/wide_hidden_f32/model.h5")
         let error = fileError("a microsecond's limit") {
-            _ = try HDF5Format.readIsolated(contentsOf: url, limits: HDF5IsolationLimits(seconds: 0.000_001))
+            _ = try readIsolated(url, limits: HDF5IsolationLimits(wallClockSeconds: 0.000_001))
         }
         #expect(error?.problem.kind == "hdf5")
     }
 
     @Test func isolatedTensorsAreIndependentCopiesOnWrite() throws {
         let url = Repository.fixture("formats/h5/flat.h5")
-        let dict = try HDF5Format.readIsolated(contentsOf: url)
+        let dict = try readIsolated(url)
         var tensor = dict.tensors.values.first!
         let before = tensor
         tensor.withUnsafeMutableBytes { $0[0] ^= 0xFF }
@@ -101,7 +111,9 @@ struct HDF5IsolationTests {
         bytes += [UInt8](repeating: 0, count: max(256 - bytes.count, 0))
         let result = folder.file("result")
         try Data(bytes).write(to: result)
-        return try HDF5Format.mapResult(result.path, input: InputFile(path: Repository.fixture("formats/h5/flat.h5").path))
+        let descriptor = open(result.path, O_RDONLY)
+        defer { close(descriptor) }
+        return try HDF5Format.mapResult(descriptor, input: InputFile(path: Repository.fixture("formats/h5/flat.h5").path))
     }
 
     static let inputSize = (try? InputFile(path: Repository.fixture("formats/h5/flat.h5").path).size) ?? 0
@@ -137,5 +149,79 @@ struct HDF5IsolationTests {
         #expect(dict.names == ["signature", "zeros"])
         #expect(dict["signature"]!.withUnsafeBytes { Array($0) } == HDF5Format.signature)
         #expect(dict["zeros"]!.withUnsafeBytes { Array($0) } == [UInt8](repeating: 0, count: 8))
+    }
+
+    /// A wall-clock limit measures the machine, not the file: eight reads at once of a gzip-chunked file, each
+    /// given a CPU limit of 2.5 times what one read alone uses (rounded up to whole seconds, as RLIMIT_CPU
+    /// counts), all succeed although together they take longer than that in wall-clock time on two cores (the
+    /// old wall-clock limit failed them as "hostile").
+    @Test func aBusyMachineDoesNotMakeAValidFileHostile() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let url = folder.file("big-gzip.h5")
+        var generator = SplitMix64(seed: 7)
+        let values = (0..<16_000_000).map { _ in Float(generator.next() >> 40) / Float(1 << 24) }
+        let dict = StateDict(tensors: ["w": try Tensor(shape: [4000, 4000], elements: values)])
+        try HDF5Format.write(dict, to: url, options: WriteOptions(compress: true))
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        let before = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        let alone = Date()
+        _ = try readIsolated(url)
+        let wallAlone = Date().timeIntervalSince(alone)
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        let cpuAlone = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 - before
+        let limit = max(1, (2.5 * cpuAlone).rounded(.up))
+        let started = Date()
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            do {
+                let read = try readIsolated(url, limits: HDF5IsolationLimits(seconds: limit))
+                if read != dict { failures.withLock { $0 += 1 } }
+            } catch {
+                failures.withLock { $0 += 1 }
+            }
+        }
+        let wallTogether = Date().timeIntervalSince(started)
+        #expect(failures.withLock { $0 } == 0)
+        // Eight at once on two cores took longer than the CPU limit each would have had as a wall-clock limit.
+        #expect(wallTogether > limit || ProcessInfo.processInfo.activeProcessorCount > 8,
+                "alone \(wallAlone) s wall, \(cpuAlone) s CPU; eight together \(wallTogether) s; limit \(limit) s")
+    }
+
+    /// The worker's result is an anonymous memory file: nothing is left in /dev/shm or the temporary folder,
+    /// whether the read succeeds or fails.
+    @Test func isolatedReadsLeaveNoFileBehind() throws {
+        func listing() -> Set<String> {
+            Set(((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []).filter { $0.hasPrefix("rnn-") })
+        }
+        let before = listing()
+        _ = try readIsolated(Repository.fixture("formats/h5/gzip.h5"))
+        _ = fileError("a crashing file") { _ = try readIsolated(Repository.fixture("hdf5-cve/cve-2025-6269-1.h5")) }
+        #expect(listing() == before)
+    }
+
+    /// A FIFO as the input is refused before anything opens it for reading (it would block forever).
+    @Test func aFIFOIsRefusedWithoutBlocking() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let fifo = folder.file("f.h5")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        let error = fileError("a FIFO") { _ = try readIsolated(fifo) }
+        #expect(error?.description == "\(fifo.path): is a FIFO, not a regular file")
+        let inProcess = fileError("a FIFO in process") { _ = try HDF5Format.read(contentsOf: fifo) }
+        #expect(inProcess?.description == "\(fifo.path): is a FIFO, not a regular file")
+    }
+
+    /// A program that is not a worker and names none gets a clear error, not a silent in-process read.
+    @Test func withoutAWorkerTheErrorSaysHowToGetOne() throws {
+        let error = fileError("no worker") {
+            _ = try HDF5Isolation.workerExecutable(nil, path: "m.h5", environment: [:], configured: nil, serves: false)
+        }
+        #expect(error?.description.contains("HDF5Isolation.serveIfRequested()") == true)
+        let configured = URL(fileURLWithPath: "/bin/configured")
+        #expect(try HDF5Isolation.workerExecutable(nil, path: "m.h5", environment: [:], configured: nil, serves: true) == "/proc/self/exe")
+        #expect(try HDF5Isolation.workerExecutable(nil, path: "m.h5", environment: [:], configured: configured, serves: true) == "/bin/configured")
+        #expect(try HDF5Isolation.workerExecutable(nil, path: "m.h5", environment: ["RNN_HDF5_WORKER": "/bin/w"], configured: configured) == "/bin/w")
     }
 }

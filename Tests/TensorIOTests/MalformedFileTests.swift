@@ -32,6 +32,7 @@ struct MalformedFileTests {
         let expected = try #require(MalformedManifest.shared.files[relative])
         let url = Repository.fixture("malformed/" + relative)
         // HDF5 in the worker process, as the commands read it: libhdf5 itself is not ours to harden.
+        try Repository.useCommandAsHDF5Worker()
         if let error = fileError("\(relative) (\(expected.why))", { _ = try TensorFile.read(contentsOf: url, isolatingHDF5: true) }) {
             #expect(error.problem.kind == expected.kind, "\(relative) (\(expected.why)): \(error)")
             #expect(error.tensor == expected.tensor, "\(relative) (\(expected.why)): \(error)")

@@ -1,4 +1,5 @@
 import Foundation
+import TensorIO
 
 /// Paths of the repository, found from this file's location, and the fixtures the test targets share.
 public enum Repository {
@@ -27,3 +28,29 @@ public struct TemporaryFolder {
     public func contents() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: url.path).sorted() }
     public func remove() { try? FileManager.default.removeItem(at: url) }
 }
+
+/// The built executables, found from the test bundle.
+extension Repository {
+    /// The built executable `name`, beside the test bundle in the build folder.
+    public static func executable(_ name: String) throws -> URL {
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = folder.appending(path: name)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        throw ExecutableMissing(name: name)
+    }
+
+    /// Makes the built rnn-inspect the HDF5 worker of this test process (a test runner cannot serve as one);
+    /// `RNN_HDF5_WORKER`, which tools/asan.sh sets, still takes precedence.
+    public static func useCommandAsHDF5Worker() throws {
+        HDF5Isolation.defaultWorker = try executable("rnn-inspect")
+    }
+
+    public struct ExecutableMissing: Error, CustomStringConvertible {
+        let name: String
+        public var description: String { "\(name) was not found beside the test bundle (\(CommandLine.arguments[0]))" }
+    }
+}
+

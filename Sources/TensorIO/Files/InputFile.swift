@@ -12,10 +12,16 @@ import Darwin
 final class InputFile {
     let path: String
     let size: Int
-    private let descriptor: Int32
+    /// The open descriptor (handed to the HDF5 worker as its input).
+    let descriptor: Int32
 
+    /// A path that opens this very file again: `/proc/self/fd/N` (for libraries that open files by name).
+    var descriptorPath: String { "/proc/self/fd/\(descriptor)" }
+
+    /// Opens `path` (kept as bytes: see `FileSystemPath`). Anything but a regular file (a FIFO, a device, a
+    /// folder) is refused before a byte is read: the open is non-blocking, so a FIFO with no writer cannot hang it.
     init(path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = FileSystemPath.withCString(path) { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) }
         guard fd >= 0 else { throw TensorFileError(path: path, problem: .io(systemMessage("cannot open"))) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
@@ -24,8 +30,11 @@ final class InputFile {
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
-            throw TensorFileError(path: path, problem: .io("not a regular file"))
+            let type = info.st_mode & S_IFMT
+            throw TensorFileError(path: path, problem: .io(type == S_IFDIR ? "is a directory, not a file" : "is \(fileTypeName(type)), not a regular file"))
         }
+        // Regular files ignore O_NONBLOCK; clear it anyway so that reads behave as documented.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         self.path = path
         self.descriptor = fd
         self.size = Int(info.st_size)
@@ -123,11 +132,13 @@ private struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
 }
 
-/// Creates a new empty file from `template` (ending in `XXXXXX`, as mkstemp(3) wants); returns its open
-/// descriptor and its path, or nil with errno set.
-func makeUniqueFile(template: String) -> (descriptor: Int32, path: String)? {
-    var bytes = Array(template.utf8CString)
+/// Creates a new empty file named `prefix` + six random characters in `folder` ("" or ending in "/"), as
+/// mkstemp(3) does; returns its open descriptor and its path, or nil with errno set.
+func makeUniqueFile(folder: String, prefix: String) -> (descriptor: Int32, path: String)? {
+    var bytes = (FileSystemPath.bytes(folder) + Array(prefix.utf8) + Array("XXXXXX".utf8)).map { CChar(bitPattern: $0) }
+    bytes.append(0)
     let fd = bytes.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else { return nil }
-    return (fd, String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    let random = String(decoding: bytes.dropLast().suffix(6).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return (fd, folder + prefix + random)
 }

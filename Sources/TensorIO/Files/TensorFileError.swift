@@ -43,6 +43,8 @@ public struct TensorFileError: Error, Equatable, Codable, CustomStringConvertibl
         case unsafeName(String)
         /// Two tensors have the same name after flattening.
         case duplicateName(String)
+        /// The destination of a write exists and replacing it was not allowed (`WriteOptions.replaceExisting`).
+        case alreadyExists
         /// An HDF5 object the reader refuses to follow (soft or external link, virtual or external storage).
         case refusedLink(String)
         /// libhdf5 reported an error; `message` is its innermost description.
@@ -65,6 +67,7 @@ public struct TensorFileError: Error, Equatable, Codable, CustomStringConvertibl
             case .checksumMismatch: "checksumMismatch"
             case .unsafeName: "unsafeName"
             case .duplicateName: "duplicateName"
+            case .alreadyExists: "alreadyExists"
             case .refusedLink: "refusedLink"
             case .hdf5: "hdf5"
             case .cannotStore: "cannotStore"
@@ -87,6 +90,7 @@ public struct TensorFileError: Error, Equatable, Codable, CustomStringConvertibl
                 "CRC-32 mismatch: the directory records \(hex(expected)), the data has \(hex(found)) (corrupt data)"
             case .unsafeName(let detail): "refused entry name: \(detail)"
             case .duplicateName(let name): "two tensors are named \"\(name)\""
+            case .alreadyExists: "already exists"
             case .refusedLink(let detail): "refused: \(detail)"
             case .hdf5(let message): "HDF5: \(message)"
             case .cannotStore(let detail): detail
@@ -99,10 +103,12 @@ public struct TensorFileError: Error, Equatable, Codable, CustomStringConvertibl
         }
     }
 
-    /// One line, always: line breaks inside a library's message become spaces.
+    /// One line, always, safe to print: the path, the tensor's name and the problem's text (which may quote a
+    /// file's strings) have their control characters escaped (`DisplayText.escaped`), so a name holding a line
+    /// break or an escape sequence can neither add a line nor reach the terminal raw.
     public var description: String {
         let text = tensor.map { "\(path): tensor \"\($0)\": \(problem)" } ?? "\(path): \(problem)"
-        return text.split(whereSeparator: \.isNewline).map { $0.trimmingPrefix(while: \.isWhitespace) }.joined(separator: " ")
+        return DisplayText.escaped(text)
     }
 }
 

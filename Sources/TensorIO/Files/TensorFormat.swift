@@ -22,10 +22,16 @@ public struct WriteOptions: Sendable, Equatable {
     /// HDF5 only: store `a.b.c` as dataset `c` in groups `a/b` instead of one dataset named `a.b.c` at the root.
     public var nestedGroups: Bool
 
-    /// Options with everything off unless given.
-    public init(compress: Bool = false, nestedGroups: Bool = false) {
+    /// Replace a file that is already at the destination (the default, as `Data.write` does). When false, any
+    /// existing path, a dangling symbolic link included, is an `alreadyExists` error, decided by the final
+    /// rename itself, so of several writers racing for one new path exactly one succeeds.
+    public var replaceExisting: Bool
+
+    /// Options with everything off unless given; existing files are replaced.
+    public init(compress: Bool = false, nestedGroups: Bool = false, replaceExisting: Bool = true) {
         self.compress = compress
         self.nestedGroups = nestedGroups
+        self.replaceExisting = replaceExisting
     }
 }
 

@@ -17,7 +17,8 @@ public enum HDF5Format: TensorFormat {
     public static func read(contentsOf url: URL) throws -> StateDict {
         let path = url.filePath
         let input = try InputFile(path: path)  // the same clear error as other formats for a missing or unreadable file
-        let (datasets, metadata) = try HDF5Library.locked { try HDF5Reader.read(path: path) }
+        // libhdf5 opens the file this process has checked (a regular file, opened without blocking).
+        let (datasets, metadata) = try HDF5Library.locked { try HDF5Reader.read(path: path, opening: input.descriptorPath) }
         var result = StateDict(metadata: metadata)
         for (name, dataset) in datasets {
             switch dataset {
@@ -46,7 +47,7 @@ public enum HDF5Format: TensorFormat {
 
     public static func write(_ stateDict: StateDict, to url: URL, options: WriteOptions = WriteOptions()) throws {
         let path = url.filePath
-        try AtomicOutput.write(to: path) { (temporaryPath: String) in
+        try AtomicOutput.write(to: path, replacing: options.replaceExisting) { (temporaryPath: String) in
             try HDF5Library.locked {
                 try HDF5Writer(path: path, options: options).write(stateDict, toTemporary: temporaryPath)
             }

@@ -1,5 +1,7 @@
 import Foundation
 import OrderedCollections
+import CPlatform
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,105 +9,152 @@ import Glibc
 /// Reading HDF5 in a child process, so that a file that crashes or hangs libhdf5 cannot take the caller down.
 ///
 /// libhdf5 1.10 crashes (segfault, abort, SIGFPE) or loops on public CVE reproducers, and a process cannot catch
-/// that. `HDF5Format.readIsolated` runs the reader in `rnn-hdf5-worker`, with a CPU-time, wall-clock and memory
-/// limit. The worker only looks at the file where it can: a dataset whose bytes lie in the file exactly as the
-/// tensor wants them (contiguous, allocated, native byte order: what h5py and we write) is reported by its
-/// offset, and this process reads it itself, straight into fresh memory, after checking the range against the
-/// file. Other datasets (chunked, compressed, converted) the worker reads with libhdf5 into a file in shared
-/// memory (`/dev/shm` when available), which this process maps: those tensors borrow the mapping. A crash, a
-/// timeout or the memory limit becomes a `TensorFileError` naming the file.
+/// that. `HDF5Format.readIsolated` runs the reader in a worker process: the program itself started again in a
+/// hidden worker mode (every rnn-* command serves as its own worker, so nothing needs to sit beside it), or
+/// the executable `RNN_HDF5_WORKER` names. The worker gets the input file already opened and checked by this
+/// process (descriptor 3) and an anonymous memory file for its result (descriptor 4, `memfd_create`): it
+/// opens no path, and its result has no name that could outlive the caller. It asks the kernel to kill it when
+/// its parent dies (`PR_SET_PDEATHSIG`), shares the caller's process group (Ctrl-C reaches both), and runs under
+/// a CPU-time and an address-space limit; a wall-clock limit, ten times the CPU time, only stops a worker that
+/// sleeps. A loaded machine therefore slows a valid file down but never makes it "hostile".
 ///
-/// Measured on a 352 MB contiguous model: the worker writing everything into `/dev/shm` and this process
-/// mapping it cost 264 ms against h5py's 119 ms; 4 KiB page faults on both sides made most of it (shared
-/// memory gets no huge pages here: `shmem_enabled` is `never`), and writing straight into a shared mapping
-/// instead of copying still cost about 190 ms of faults in the worker. Reading the located ranges here, into
-/// huge-page memory, costs what reading in process does.
+/// The worker only looks at the file where it can: a dataset whose bytes lie in the file exactly as the tensor
+/// wants them (contiguous, allocated, native byte order: what h5py and we write) is reported by its offset, and
+/// this process reads it itself, straight into fresh memory, after checking the range against the file. Other
+/// datasets (chunked, compressed, converted) the worker reads with libhdf5 into the memory file, which this
+/// process maps: those tensors borrow the mapping. A crash, a limit or a malformed result becomes a
+/// `TensorFileError` naming the file.
 public struct HDF5IsolationLimits: Sendable, Equatable {
-    /// Wall-clock seconds before the worker is killed (its CPU time is limited to the same).
+    /// CPU seconds the worker may use before the kernel stops it (`RLIMIT_CPU`, whole seconds, at least 1).
     public var seconds: Double
+    /// Wall-clock seconds before the worker is killed even if it uses no CPU; nil: 10 × `seconds` + 10.
+    public var wallClockSeconds: Double?
     /// Address-space limit of the worker in bytes; nil: 2 GiB plus 8 × the file's size.
     public var memoryBytes: Int?
 
-    /// Limits: by default 15 s plus 1 s per 50 MB of file (a hostile file is stopped well within 20 s; a real
-    /// model reads at several hundred MB/s), and the memory rule above.
-    public init(seconds: Double? = nil, memoryBytes: Int? = nil, fileSize: Int = 0) {
+    /// Limits: by default 15 CPU seconds plus 1 s per 50 MB of file (a hostile file is stopped well within
+    /// 20 s; a real model reads at several hundred MB/s), and the wall-clock and memory rules above.
+    public init(seconds: Double? = nil, wallClockSeconds: Double? = nil, memoryBytes: Int? = nil, fileSize: Int = 0) {
         self.seconds = seconds ?? 15 + Double(fileSize) / 50_000_000
+        self.wallClockSeconds = wallClockSeconds
         self.memoryBytes = memoryBytes
     }
 }
 
-extension HDF5Format {
-    /// The environment variable that names the worker executable; by default it is found beside this program.
+/// The worker mode of a program that reads HDF5 in isolation.
+///
+/// The rnn-* commands call `serveIfRequested()` first thing, so each of them is its own worker. A program of
+/// yours that wants `HDF5Format.readIsolated` (or `TensorFile.read(contentsOf:isolatingHDF5: true)`) does the
+/// same at the top of its `main`, or sets `RNN_HDF5_WORKER` to any program that does (an installed
+/// `rnn-inspect`, say). Reading in process, the library's default, needs neither.
+public enum HDF5Isolation {
+    /// The hidden first argument that starts a program as the worker.
+    static let workerArgument = "--rnn-hdf5-worker-protocol-2"
+    /// The environment variable naming the worker executable; it takes precedence over the program itself.
     public static let workerEnvironmentKey = "RNN_HDF5_WORKER"
 
-    /// Reads the HDF5 file at `url` in a child process (see `HDF5IsolationLimits`); the result is the same as
-    /// `read(contentsOf:)`'s, or a `TensorFileError` when libhdf5 crashes, hangs or runs out of memory.
-    public static func readIsolated(contentsOf url: URL, limits: HDF5IsolationLimits? = nil) throws -> StateDict {
+    private static let serving = Mutex(false)
+    private static let configuredWorker = Mutex<URL?>(nil)
+
+    /// The worker to use when `RNN_HDF5_WORKER` is not set (nil: this program, if it serves). For programs that
+    /// cannot call `serveIfRequested()` first, such as test runners.
+    public static var defaultWorker: URL? {
+        get { configuredWorker.withLock { $0 } }
+        set { configuredWorker.withLock { $0 = newValue } }
+    }
+
+    /// If this process was started as an HDF5 worker, does the work and exits; otherwise records that this
+    /// program can be its own worker and returns at once. Call it before anything else in `main`.
+    public static func serveIfRequested() {
+        let arguments = FileSystemPath.arguments
+        if arguments.first == workerArgument { exit(HDF5Worker.main(Array(arguments.dropFirst()))) }
+        serving.withLock { $0 = true }
+    }
+
+    /// The worker: `explicit`, else `RNN_HDF5_WORKER`, else `defaultWorker`, else this program when it called
+    /// `serveIfRequested()`.
+    static func workerExecutable(
+        _ explicit: URL?, path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        configured: URL? = defaultWorker, serves: Bool = serving.withLock({ $0 })
+    ) throws -> String {
+        if let explicit { return explicit.filePath }
+        if let named = environment[workerEnvironmentKey], !named.isEmpty { return named }
+        if let configured { return configured.filePath }
+        if serves { return "/proc/self/exe" }
+        throw TensorFileError(path: path, problem: .io(
+            "cannot read HDF5 in isolation: this program is not an HDF5 worker (call HDF5Isolation.serveIfRequested() at the start of main, or set \(workerEnvironmentKey) to an rnn-* command)"))
+    }
+}
+
+extension HDF5Format {
+    /// Reads the HDF5 file at `url` in a worker process (see `HDF5IsolationLimits` and `HDF5Isolation`); the
+    /// result is the same as `read(contentsOf:)`'s, or a `TensorFileError` when libhdf5 crashes, hangs or runs
+    /// out of memory. `worker` names the worker executable; by default `HDF5Isolation` says which.
+    public static func readIsolated(contentsOf url: URL, limits: HDF5IsolationLimits? = nil, worker: URL? = nil) throws -> StateDict {
         let path = url.filePath
         let input = try InputFile(path: path)
-        let size = input.size
-        let limits = limits ?? HDF5IsolationLimits(fileSize: size)
-        let worker = try workerExecutable(path: path)
-        let memory = limits.memoryBytes ?? (2 << 30) + 8 * size
-        let resultPath = try makeResultFile(path: path)
-        defer { unlink(resultPath) }
+        let limits = limits ?? HDF5IsolationLimits(fileSize: input.size)
+        let executable = try HDF5Isolation.workerExecutable(worker, path: path)
+        let memory = limits.memoryBytes ?? (2 << 30) + 8 * input.size
+        let cpuSeconds = max(1, Int(limits.seconds.rounded(.up)))
+        let wallClock = limits.wallClockSeconds ?? 10 * Double(cpuSeconds) + 10
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: worker)
-        process.arguments = [url.path(percentEncoded: false), resultPath, String(memory), String(Int(limits.seconds.rounded(.up)))]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice  // nothing of libhdf5 may reach the terminal raw
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        do { try process.run() } catch {
-            throw TensorFileError(path: path, problem: .io("cannot start the HDF5 worker \(worker): \(error.localizedDescription)"))
+        let result = rnn_memory_file("rnn-hdf5-result")
+        guard result >= 0 else { throw TensorFileError(path: path, problem: .io(systemMessage("cannot create the HDF5 worker's result"))) }
+        defer { close(result) }
+        var pipeEnds: [Int32] = [0, 0]
+        guard rnn_pipe(&pipeEnds) == 0 else { throw TensorFileError(path: path, problem: .io(systemMessage("cannot start the HDF5 worker"))) }
+        let arguments = [executable, HDF5Isolation.workerArgument, String(getpid()), String(memory), String(cpuSeconds)]
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { argument in FileSystemPath.withCString(argument) { strdup($0) } }
+        argv.append(nil)
+        defer { for pointer in argv { free(pointer) } }
+        let pid = rnn_spawn_worker(&argv, input.descriptor, result, pipeEnds[1])
+        close(pipeEnds[1])
+        guard pid > 0 else {
+            close(pipeEnds[0])
+            throw TensorFileError(path: path, problem: .io(systemMessage("cannot start the HDF5 worker \(executable)")))
         }
-        if finished.wait(timeout: .now() + limits.seconds) == .timedOut {
-            kill(process.processIdentifier, SIGKILL)
-            finished.wait()
+        let (report, timedOut) = readReport(pipeEnds[0], until: wallClock)
+        close(pipeEnds[0])
+        if timedOut { kill(pid, SIGKILL) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if timedOut {
             throw TensorFileError(path: path, problem: .hdf5(
-                "libhdf5 did not finish within \(Int(limits.seconds)) s and was stopped (the file is malformed or hostile)"))
+                "libhdf5 did not finish within \(Int(wallClock)) s without using its CPU time and was stopped (the file is malformed or hostile)"))
         }
-        let report = output.fileHandleForReading.readDataToEndOfFile()
-        switch (process.terminationReason, process.terminationStatus) {
-        case (.exit, 0):
-            return try mapResult(resultPath, input: input)
-        case (.exit, 2) where (try? JSONDecoder().decode(TensorFileError.self, from: report)) != nil:
-            var error = try JSONDecoder().decode(TensorFileError.self, from: report)
+        let exited = status & 0x7F == 0, exitStatus = (status >> 8) & 0xFF, signal = status & 0x7F
+        if exited && exitStatus == 0 { return try mapResult(result, input: input) }
+        if exited && exitStatus == 2, var error = try? JSONDecoder().decode(TensorFileError.self, from: report) {
             error.path = path
             throw error
-        case (.uncaughtSignal, let signal):
-            let reason = signal == SIGKILL ? "ran out of its time or memory limit" : "crashed (signal \(signal))"
+        }
+        if !exited {
+            let reason = signal == SIGKILL || signal == SIGXCPU ? "ran out of its time or memory limit" : "crashed (signal \(signal))"
             throw TensorFileError(path: path, problem: .hdf5("libhdf5 \(reason) reading this file (it is malformed or hostile)"))
-        default:
-            throw TensorFileError(path: path, problem: .hdf5(
-                "the HDF5 worker failed (exit status \(process.terminationStatus)); the file may be malformed or too large for the memory limit"))
         }
+        throw TensorFileError(path: path, problem: .hdf5(
+            "the HDF5 worker failed (exit status \(exitStatus)); the file may be malformed or too large for the memory limit"))
     }
 
-    /// The worker: `RNN_HDF5_WORKER`, else `rnn-hdf5-worker` beside the running executable.
-    static func workerExecutable(path: String) throws -> String {
-        if let named = ProcessInfo.processInfo.environment[workerEnvironmentKey] { return named }
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var folder = executable.deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = folder.appending(path: "rnn-hdf5-worker").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            folder = folder.deletingLastPathComponent()
+    /// Everything the worker writes on its standard output (at most 1 MiB is kept), until it closes it or
+    /// `seconds` have passed; `timedOut` tells which.
+    private static func readReport(_ descriptor: Int32, until seconds: Double) -> (Data, timedOut: Bool) {
+        var report = Data()
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now < deadline else { return (report, true) }
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32(min((deadline - now) / 1_000_000 + 1, 60_000)))
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else { continue }
+            let count = Glibc.read(descriptor, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { return (report, false) }
+            if report.count < 1 << 20 { report.append(contentsOf: buffer.prefix(count)) }
         }
-        throw TensorFileError(path: path, problem: .io(
-            "cannot read HDF5 in isolation: rnn-hdf5-worker is not beside \(executable.path) (set \(workerEnvironmentKey))"))
-    }
-
-    /// An empty temporary file in shared memory (or the temporary folder) for the worker's result.
-    private static func makeResultFile(path: String) throws -> String {
-        let folder = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : FileManager.default.temporaryDirectory.path
-        guard let (fd, resultPath) = makeUniqueFile(template: "\(folder)/rnn-hdf5-XXXXXX") else {
-            throw TensorFileError(path: path, problem: .io(systemMessage("cannot create a temporary file in \(folder)")))
-        }
-        close(fd)
-        return resultPath
     }
 
     /// The tensors the worker reported: read here from `input` where the worker located them, else borrowing
@@ -116,11 +165,8 @@ extension HDF5Format {
     /// them, else the result is refused as malformed. A file that changes after the worker looked is like one
     /// that changes during any read: the ranges are still checked against its size here, and a short read is
     /// a `truncated` error.
-    static func mapResult(_ resultPath: String, input: InputFile) throws -> StateDict {
+    static func mapResult(_ fd: Int32, input: InputFile) throws -> StateDict {
         let path = input.path
-        let fd = open(resultPath, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw TensorFileError(path: path, problem: .io(systemMessage("cannot open the HDF5 worker's result"))) }
-        defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw TensorFileError(path: path, problem: .io(systemMessage("cannot stat the worker's result"))) }
         let size = Int(info.st_size)
@@ -170,24 +216,35 @@ struct HDF5WorkerResult: Codable {
     var metadata: [[String]]
 }
 
-/// The worker's side: read the file with libhdf5 in this (disposable) process and write the result file.
+/// The worker's side: read the file with libhdf5 in this (disposable) process and write the result.
 ///
-/// Called by the `rnn-hdf5-worker` executable; not meant for other callers.
-public enum HDF5Worker {
-    /// Runs the worker with `arguments` (file, result path, memory limit, CPU seconds); returns the exit status:
-    /// 0 with the result written, 2 with the `TensorFileError` as JSON on standard output.
-    public static func main(_ arguments: [String]) -> Int32 {
-        guard arguments.count == 4, let memory = Int(arguments[2]), let seconds = Int(arguments[3]) else { return 64 }
-        let path = arguments[0], resultPath = arguments[1]
+/// Started by `HDF5Format.readIsolated` through `HDF5Isolation.serveIfRequested()`; not meant for other callers.
+enum HDF5Worker {
+    /// The input file (opened and checked by the parent) and the result's memory file, as the parent passes them.
+    static let inputDescriptor: Int32 = 3, resultDescriptor: Int32 = 4
+
+    /// Runs the worker with `arguments` (parent pid, memory limit, CPU seconds); returns the exit status: 0 with
+    /// the result written, 2 with the `TensorFileError` as JSON on standard output, 64 when not started as one.
+    static func main(_ arguments: [String]) -> Int32 {
+        guard arguments.count == 3, let parent = Int32(arguments[0]), let memory = Int(arguments[1]),
+              let seconds = Int(arguments[2]) else { return 64 }
+        // Die with the parent (Ctrl-C, kill -9); if it is already gone, stop now.
+        rnn_die_with_parent(SIGKILL)
+        guard getppid() == parent else { return 70 }
+        var info = stat()
+        guard fstat(inputDescriptor, &info) == 0, fstat(resultDescriptor, &info) == 0 else { return 64 }
         var limit = rlimit(rlim_cur: rlim_t(memory), rlim_max: rlim_t(memory))
         setrlimit(Int32(RLIMIT_AS.rawValue), &limit)
         limit = rlimit(rlim_cur: rlim_t(seconds), rlim_max: rlim_t(seconds + 1))
         setrlimit(Int32(RLIMIT_CPU.rawValue), &limit)
         limit = rlimit(rlim_cur: 0, rlim_max: 0)
         setrlimit(Int32(RLIMIT_CORE.rawValue), &limit)
+        let path = "input"  // the parent puts its own path into errors
         do {
-            let (datasets, metadata) = try HDF5Library.locked { try HDF5Reader.read(path: path) }
-            try write(datasets, metadata, to: resultPath)
+            let (datasets, metadata) = try HDF5Library.locked {
+                try HDF5Reader.read(path: path, opening: "/proc/self/fd/\(inputDescriptor)")
+            }
+            try write(datasets, metadata, to: OutputFile(path: path, descriptor: resultDescriptor))
             return 0
         } catch {
             let reported = error as? TensorFileError ?? TensorFileError(path: path, problem: .hdf5("\(error)"))
@@ -199,7 +256,7 @@ public enum HDF5Worker {
     /// Writes the header (located datasets by their file offset, the others by their offset in the data area)
     /// and then the read datasets' bytes, each 64-byte aligned.
     private static func write(
-        _ datasets: OrderedDictionary<String, HDF5Reader.Dataset>, _ metadata: StateDict.Metadata, to resultPath: String
+        _ datasets: OrderedDictionary<String, HDF5Reader.Dataset>, _ metadata: StateDict.Metadata, to output: OutputFile
     ) throws {
         var entries: [HDF5WorkerResult.Entry] = []
         var tensors: [Tensor] = []
@@ -227,10 +284,6 @@ public enum HDF5Worker {
             if needed == dataStart { break }
             dataStart = needed
         }
-        let fd = open(resultPath, O_WRONLY | O_TRUNC | O_CLOEXEC)
-        guard fd >= 0 else { throw TensorFileError(path: resultPath, problem: .io(systemMessage("cannot open"))) }
-        defer { close(fd) }
-        let output = OutputFile(path: resultPath, descriptor: fd)
         var prefix: [UInt8] = []
         prefix.appendLittleEndian(UInt64(header.count))
         prefix += header

@@ -1,4 +1,7 @@
 import CHDF5
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// Serialised access to libhdf5 and translation of its error stack.
@@ -27,7 +30,8 @@ enum HDF5Library {
         let collector = Collector()
         let sink: rnn_h5_error_sink = { context, _, _, minor, description in
             let collector = Unmanaged<Collector>.fromOpaque(context!).takeUnretainedValue()
-            let text = description.map { String(cString: $0) } ?? ""
+            // libhdf5's own texts are one line each but may end in a line break.
+            let text = (description.map { String(cString: $0) } ?? "").split(whereSeparator: \.isNewline).joined(separator: " ")
             let minorText = minor.map { String(cString: $0) } ?? ""
             collector.lines.append(minorText.isEmpty || text.contains(minorText) ? text : "\(text) (\(minorText))")
         }
@@ -41,15 +45,28 @@ enum HDF5Library {
         return innermost
     }
 
-    /// Returns `id` when valid, else throws the drained error stack as `TensorFileError.hdf5`.
+    /// The drained error stack as a problem: a failed system call inside libhdf5 (its file driver records
+    /// `errno = 28, error message = 'No space left on device'` among a timestamp, buffer addresses and byte
+    /// counts) becomes `io` with the system's words alone; anything else is `hdf5`.
+    static func drainedProblem() -> TensorFileError.Problem {
+        let message = drainErrors()
+        if let range = message.range(of: "errno = "),
+           let code = Int32(message[range.upperBound...].prefix(while: \.isNumber)), code > 0 {
+            let action = message.contains("write failed") ? "cannot write" : message.contains("read failed") ? "cannot read" : "system error"
+            return .io("\(action): \(String(cString: strerror(code)))")
+        }
+        return .hdf5(message)
+    }
+
+    /// Returns `id` when valid, else throws the drained error stack (`drainedProblem`).
     @discardableResult
     static func check(_ id: hid_t, _ path: String, _ tensor: String? = nil) throws -> hid_t {
-        guard id >= 0 else { throw TensorFileError(path: path, tensor: tensor, problem: .hdf5(drainErrors())) }
+        guard id >= 0 else { throw TensorFileError(path: path, tensor: tensor, problem: drainedProblem()) }
         return id
     }
 
-    /// Throws the drained error stack unless `status` is non-negative.
+    /// Throws the drained error stack (`drainedProblem`) unless `status` is non-negative.
     static func check(_ status: herr_t, _ path: String, _ tensor: String? = nil) throws {
-        guard status >= 0 else { throw TensorFileError(path: path, tensor: tensor, problem: .hdf5(drainErrors())) }
+        guard status >= 0 else { throw TensorFileError(path: path, tensor: tensor, problem: drainedProblem()) }
     }
 }

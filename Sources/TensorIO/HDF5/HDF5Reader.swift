@@ -25,10 +25,12 @@ struct HDF5Reader {
     /// Datasets up to this size may be mostly fill value (64 MiB); larger ones must store at least 1/1100 of it.
     static let unboundedAllowance = 64 << 20
 
-    /// Every dataset in file order, read or located, and the metadata.
-    static func read(path: String) throws -> (OrderedDictionary<String, Dataset>, StateDict.Metadata) {
+    /// Every dataset in file order, read or located, and the metadata. libhdf5 opens `opening` (by default
+    /// `path`, kept as bytes; `/proc/self/fd/N` to read a file already opened and checked); errors name `path`.
+    static func read(path: String, opening: String? = nil) throws -> (OrderedDictionary<String, Dataset>, StateDict.Metadata) {
         var reader = HDF5Reader(path: path)
-        let file = try HDF5Library.check(H5Fopen(path, rnn_h5f_acc_rdonly(), rnn_h5p_default()), path)
+        let file = try HDF5Library.check(
+            FileSystemPath.withCString(opening ?? path) { H5Fopen($0, rnn_h5f_acc_rdonly(), rnn_h5p_default()) }, path)
         defer { H5Fclose(file) }
         let root = try HDF5Library.check(H5Gopen2(file, "/", rnn_h5p_default()), path)
         defer { H5Gclose(root) }

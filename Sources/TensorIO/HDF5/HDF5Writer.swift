@@ -15,7 +15,8 @@ struct HDF5Writer {
         defer { H5Pclose(creation) }
         H5Pset_link_creation_order(creation, UInt32(H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED))
         H5Pset_attr_creation_order(creation, UInt32(H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED))
-        let file = try HDF5Library.check(H5Fcreate(temporaryPath, rnn_h5f_acc_trunc(), creation, rnn_h5p_default()), path)
+        let file = try HDF5Library.check(
+            FileSystemPath.withCString(temporaryPath) { H5Fcreate($0, rnn_h5f_acc_trunc(), creation, rnn_h5p_default()) }, path)
         var closed = false
         defer { if !closed { H5Fclose(file) } }
 

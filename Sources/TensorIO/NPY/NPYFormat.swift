@@ -28,7 +28,7 @@ public enum NPYFormat: TensorFormat {
                 "an NPY file holds one array, not \(stateDict.tensors.count) tensors and \(stateDict.metadata.count) metadata entries (write NPZ instead)"))
         }
         let header = try NPYArray.header(for: tensor, path: path, name: name)
-        try AtomicOutput.write(to: path) { file in
+        try AtomicOutput.write(to: path, replacing: options.replaceExisting) { file in
             try file.write(header)
             try tensor.withUnsafeBytes { try file.write($0) }
         }

@@ -64,7 +64,7 @@ public enum NPZFormat: TensorFormat {
         // Headers first: a bfloat16 tensor fails here, before the file is created.
         let headers = try stateDict.tensors.map { name, tensor in try NPYArray.header(for: tensor, path: path, name: name) }
         let metadata = stateDict.metadata.isEmpty ? nil : try encodeMetadata(stateDict.metadata)
-        try AtomicOutput.write(to: path) { file in
+        try AtomicOutput.write(to: path, replacing: options.replaceExisting) { file in
             var archive = ZipWriter(file: file, forceZip64: forceZip64)
             for ((name, tensor), header) in zip(stateDict.tensors, headers) {
                 try header.withUnsafeBytes { headerBytes in

@@ -41,7 +41,7 @@ public enum SafeTensorsFormat: TensorFormat {
     public static func write(_ stateDict: StateDict, to url: URL, options: WriteOptions = WriteOptions()) throws {
         let path = url.filePath
         let header = try SafeTensorsHeader(layingOut: stateDict, path: path)
-        try AtomicOutput.write(to: path) { file in
+        try AtomicOutput.write(to: path, replacing: options.replaceExisting) { file in
             try file.write(header.encoded())
             for entry in header.entries {
                 try stateDict.tensors[entry.name]?.withUnsafeBytes { try file.write($0) }
