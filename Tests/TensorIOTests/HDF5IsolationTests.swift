@@ -151,10 +151,9 @@ struct HDF5IsolationTests {
         #expect(dict["zeros"]!.withUnsafeBytes { Array($0) } == [UInt8](repeating: 0, count: 8))
     }
 
-    /// A wall-clock limit measures the machine, not the file: eight reads at once of a gzip-chunked file, each
-    /// given a CPU limit of 2.5 times what one read alone uses (rounded up to whole seconds, as RLIMIT_CPU
-    /// counts), all succeed although together they take longer than that in wall-clock time on two cores (the
-    /// old wall-clock limit failed them as "hostile").
+    /// A wall-clock limit measures the machine, not the file: eight reads at once of a gzip-chunked file
+    /// (~0.3 s of CPU each), each under a CPU limit of 1 s, all succeed although on two cores at least one of
+    /// them takes longer than 1 s of wall-clock time (the old wall-clock limit failed such reads as "hostile").
     @Test func aBusyMachineDoesNotMakeAValidFileHostile() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
@@ -163,30 +162,19 @@ struct HDF5IsolationTests {
         let values = (0..<16_000_000).map { _ in Float(generator.next() >> 40) / Float(1 << 24) }
         let dict = StateDict(tensors: ["w": try Tensor(shape: [4000, 4000], elements: values)])
         try HDF5Format.write(dict, to: url, options: WriteOptions(compress: true))
-        var usage = rusage()
-        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
-        let before = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-        let alone = Date()
-        _ = try readIsolated(url)
-        let wallAlone = Date().timeIntervalSince(alone)
-        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
-        let cpuAlone = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 - before
-        let limit = max(1, (2.5 * cpuAlone).rounded(.up))
-        let started = Date()
-        let failures = Mutex(0)
+        let limit = 1.0
+        let outcomes = Mutex<[(seconds: Double, matches: Bool)]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
-            do {
-                let read = try readIsolated(url, limits: HDF5IsolationLimits(seconds: limit))
-                if read != dict { failures.withLock { $0 += 1 } }
-            } catch {
-                failures.withLock { $0 += 1 }
-            }
+            let started = Date()
+            let read = try? readIsolated(url, limits: HDF5IsolationLimits(seconds: limit))
+            let seconds = Date().timeIntervalSince(started)
+            outcomes.withLock { $0.append((seconds, read == dict)) }
         }
-        let wallTogether = Date().timeIntervalSince(started)
-        #expect(failures.withLock { $0 } == 0)
-        // Eight at once on two cores took longer than the CPU limit each would have had as a wall-clock limit.
-        #expect(wallTogether > limit || ProcessInfo.processInfo.activeProcessorCount > 8,
-                "alone \(wallAlone) s wall, \(cpuAlone) s CPU; eight together \(wallTogether) s; limit \(limit) s")
+        let results = outcomes.withLock { $0 }
+        #expect(results.count == 8 && results.allSatisfy(\.matches), "\(results)")
+        let slowest = results.map(\.seconds).max() ?? 0
+        #expect(slowest > limit || ProcessInfo.processInfo.activeProcessorCount > 8,
+                "the slowest read took \(slowest) s, so this run proves nothing about a wall-clock limit of \(limit) s")
     }
 
     /// The worker's result is an anonymous memory file: nothing is left in /dev/shm or the temporary folder,
