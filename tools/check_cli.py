@@ -166,7 +166,11 @@ def check_contract(bin_dir, work):
     expect_exit("malicious pickle", r, 2, malicious)
     if "system" not in r.stderr:
         problem(f"the malicious pickle's error does not name the refused global: {r.stderr!r}")
-    expect_exit("writing .pt", run(bin_dir, "rnn-run", model, inputs, "-o", os.path.join(work, "out.pt")), 2, os.path.join(work, "out.pt"))
+    # An output format no command writes is a usage error (64), the same rule for rnn-run and rnn-convert.
+    pt_run = run(bin_dir, "rnn-run", model, inputs, "-o", os.path.join(work, "out.pt"))
+    expect_exit("writing .pt", pt_run, 64)
+    if "unknown extension \".pt\"" not in pt_run.stderr:
+        problem(f"writing .pt: the usage error does not name the extension: {pt_run.stderr!r}")
     if os.path.exists(os.path.join(work, "out.pt")):
         problem("a refused .pt write left a file")
     # Fixtures/malformed (tools/make_malformed.py): every broken file makes rnn-inspect exit 2 with one stderr line

@@ -47,31 +47,6 @@ public struct Convert: ParsableCommand {
 
     @OptionGroup var options: ModelOptions
 
-    /// The formats rnn-convert writes.
-    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-        case npz, h5, safetensors, onnx
-
-        /// The format an output path names by its extension, if any.
-        init?(path: String) {
-            switch URL(fileURLWithPath: path).pathExtension.lowercased() {
-            case "npz": self = .npz
-            case "h5", "hdf5", "he5": self = .h5
-            case "safetensors": self = .safetensors
-            case "onnx": self = .onnx
-            default: return nil
-            }
-        }
-
-        var tensorFormat: (any TensorFormat.Type)? {
-            switch self {
-            case .npz: NPZFormat.self
-            case .h5: HDF5Format.self
-            case .safetensors: SafeTensorsFormat.self
-            case .onnx: nil
-            }
-        }
-    }
-
     public init() {}
 
     public func validate() throws {
@@ -82,8 +57,9 @@ public struct Convert: ParsableCommand {
             throw ValidationError("--compress applies to NPZ and HDF5 only (\(format.rawValue) has no compression)")
         }
         if let output, let to, let named = OutputFormat(path: output), named != to {
-            throw ValidationError("-o \(output) and --to \(to.rawValue) name different formats")
+            throw ValidationError("-o \(DisplayText.escaped(output)) and --to \(to.rawValue) name different formats")
         }
+        if let output, to == nil { _ = try OutputFormat.of(output, allowed: OutputFormat.allCases, orElse: ", or --to") }
     }
 
     /// Where the output goes: -o, else MODEL with the extension of --to, else the other format's extension.
@@ -111,9 +87,8 @@ public struct Convert: ParsableCommand {
             for (name, tensor) in written.tensors { written.tensors[name] = try tensor.converted(to: dtype) }
         }
         progress.step("writing \(out)")
-        guard let format = OutputFormat(path: out) ?? to else {
-            throw CommandFailure("\(out): unknown extension \".\(URL(fileURLWithPath: out).pathExtension)\" (use .npz, .h5, .safetensors or .onnx, or --to)")
-        }
+        // validate() made sure that -o names a format or --to gives one; destination() uses --to's extension.
+        guard let format = to ?? OutputFormat(path: out) else { throw CommandFailure("\(out): no output format") }
         let url = URL(fileURLWithPath: out)
         let writtenSummary: String
         if format == .onnx {
@@ -131,14 +106,14 @@ public struct Convert: ParsableCommand {
             }
             writtenSummary = "ONNX, opset \(RNN.onnxOpsetVersion), \((precision ?? rnn.precision).rawValue)"
         } else {
-            try format.tensorFormat!.write(written, to: url, options: WriteOptions(compress: compress))
+            try format.tensorFormat!.write(written, to: url, options: WriteOptions(compress: compress, replaceExisting: force))
             let dtypeText = dtype.map { "\(rnn.dtype) → \($0)" } ?? "\(rnn.dtype)"
             writtenSummary = "\(format.tensorFormat!.name), \(written.tensors.count) tensors, \(dtypeText)"
         }
         progress.done()
         let inputFormat = try TensorFile.format(of: URL(fileURLWithPath: model)).name
         let others = source.tensors.count - rnn.tensors.count
-        print("\(model) (\(inputFormat)) → \(out) (\(writtenSummary)"
+        printLine("\(model) (\(inputFormat)) → \(out) (\(writtenSummary)"
             + (others > 0 ? ", \(others) other tensors left out" : "") + "): "
             + (rnn.prefix.isEmpty ? "" : "\(rnn.prefix) = ") + "\(rnn.configuration)")
     }

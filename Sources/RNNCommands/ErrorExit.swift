@@ -17,6 +17,7 @@ public enum CommandRunner {
             signal(interruption, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: interruption, queue: .global())
             source.setEventHandler {
+                HDF5Isolation.stopWorkers()
                 PendingTemporaryFiles.removeAll()
                 exit(128 + interruption)
             }
@@ -30,15 +31,33 @@ public enum CommandRunner {
             try parsed.run()
             finish(0)
         } catch let error as TensorFileError {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            if case .interrupted(let signal) = error.problem {
+                // The same Ctrl-C reached this process; end as its handler would, whichever comes first.
+                HDF5Isolation.stopWorkers()
+                PendingTemporaryFiles.removeAll()
+                finish(128 + signal)
+            }
+            if case .alreadyExists = error.problem {
+                report("\(error.path): already exists (use --force to replace it)")
+            } else {
+                report(error.description)
+            }
             finish(2)
         } catch let error as CommandFailure {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            report(error.message)
             finish(error.status)
         } catch {
+            Progress.endLine()
             command.exit(withError: error)
         }
     }
+}
+
+/// Prints `message` as the one line `error: …` on stderr, after ending a progress line; its control
+/// characters (from a file's names or metadata) are escaped.
+private func report(_ message: String) {
+    Progress.endLine()
+    FileHandle.standardError.write(Data("error: \(DisplayText.escaped(message))\n".utf8))
 }
 
 /// Flushes the output and ends the process without running exit handlers.

@@ -68,9 +68,9 @@ public struct InspectReport {
     /// A header line, an aligned table of tensors, the metadata, then the RNN modules.
     public var text: String {
         let count = stateDict.tensors.count
-        var lines = ["\(file): \(format), \(count) \(count == 1 ? "tensor" : "tensors"), \(stateDict.byteCount) bytes"]
+        var lines = ["\(DisplayText.escaped(file)): \(format), \(count) \(count == 1 ? "tensor" : "tensors"), \(stateDict.byteCount) bytes"]
         let rows = stateDict.tensors.map { name, tensor in
-            [name, tensor.dtype.rawValue, "[" + tensor.shape.map(String.init).joined(separator: ", ") + "]", "\(tensor.byteCount)"]
+            [DisplayText.escaped(name), tensor.dtype.rawValue, "[" + tensor.shape.map(String.init).joined(separator: ", ") + "]", "\(tensor.byteCount)"]
         }
         let table = [["name", "dtype", "shape", "bytes"]] + rows
         let widths = (0..<4).map { column in table.map { $0[column].count }.max() ?? 0 }
@@ -85,21 +85,32 @@ public struct InspectReport {
             lines.append("metadata: none")
         } else {
             lines.append("metadata:")
-            for (key, value) in stateDict.metadata { lines.append("  \(key) = \(value)") }
+            for (key, value) in stateDict.metadata {
+                lines.append("  \(DisplayText.escaped(Self.cut(key))) = \(DisplayText.escaped(Self.cut(value)))")
+            }
         }
         if let noModuleReason {
-            lines.append("RNN modules: none: \(noModuleReason)")
+            lines.append("RNN modules: none: \(DisplayText.escaped(noModuleReason.description))")
         } else {
             lines.append("RNN modules:")
             for (prefix, result) in modules {
-                let name = prefix.isEmpty ? "(no prefix)" : prefix
+                let name = prefix.isEmpty ? "(no prefix)" : DisplayText.escaped(prefix)
                 switch result {
                 case .success(let rnn): lines.append("  \(name): \(rnn.configuration), \(rnn.dtype)")
-                case .failure(let error): lines.append("  \(name): not usable: \(error)")
+                case .failure(let error): lines.append("  \(name): not usable: \(DisplayText.escaped(error.description))")
                 }
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Metadata keys and values longer than this are cut in the text listing (the JSON has them whole).
+    static let longestShownValue = 200
+
+    /// `text`, or its first `longestShownValue` characters and how long it is.
+    static func cut(_ text: String) -> String {
+        guard text.count > longestShownValue else { return text }
+        return "\(text.prefix(longestShownValue))… (\(text.count) characters; --json shows all)"
     }
 
     /// The same as one JSON object.

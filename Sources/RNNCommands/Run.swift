@@ -18,13 +18,13 @@ public struct Run: ParsableCommand {
               rnn-run model.h5 inputs.h5 -o outputs.h5 --batch-first --force
             """)
 
-    @Argument(help: "The model file (.npz, .h5/.hdf5).")
+    @Argument(help: "The model file (.npz, .h5/.hdf5, .safetensors, .pt/.pth).")
     var model: String
 
     @Argument(help: "The inputs: `input` (alias `x`), optional `h0` (alias `hx`), `c0` (alias `cx`), `lengths`.")
     var inputs: String
 
-    @Option(name: .shortAndLong, help: "The output file (.npz or .h5).")
+    @Option(name: .shortAndLong, help: "The output file: .npz, .h5/.hdf5 or .safetensors, by its extension.")
     var output: String
 
     @Flag(help: "Replace OUT if it exists.")
@@ -34,10 +34,12 @@ public struct Run: ParsableCommand {
 
     public init() {}
 
+    public func validate() throws {
+        _ = try OutputFormat.of(output, allowed: [.npz, .h5, .safetensors])
+    }
+
     public func run() throws {
-        guard TensorFile.format(forExtension: URL(fileURLWithPath: output)) != nil else {
-            throw ValidationError("-o \(output): the extension must be .npz, .h5 or .hdf5")
-        }
+        let format = try OutputFormat.of(output, allowed: [.npz, .h5, .safetensors])
         try CommandSupport.checkOverwrite(output, force: force)
         let progress = Progress(command: "rnn-run", bytes: CommandSupport.size(of: model), quiet: options.quiet)
         progress.step("loading \(model)")
@@ -47,7 +49,7 @@ public struct Run: ParsableCommand {
         progress.step("writing \(output)")
         var outputs = StateDict(tensors: ["output": result.output, "h_n": result.hN])
         if let cN = result.cN { outputs["c_n"] = cN }
-        try CommandSupport.write(outputs, to: output)
+        try format.tensorFormat!.write(outputs, to: URL(fileURLWithPath: output), options: WriteOptions(replaceExisting: force))
         progress.done()
     }
 }

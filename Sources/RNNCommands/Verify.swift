@@ -122,11 +122,3 @@ public struct VerificationReport {
 
     private func format(_ value: Double) -> String { String(format: "%.3g", value) }
 }
-
-/// One-line JSON with sorted keys.
-enum JSONText {
-    static func encode(_ object: Any) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
-    }
-}

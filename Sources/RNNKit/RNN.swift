@@ -164,12 +164,13 @@ public struct RNN: Sendable {
             var name = value.lowercased()
             if name.hasSuffix("_cell") { name.removeLast(5) }
             if name == "rnn_tanh" || name == "rnn_relu" { name = "rnn" }
-            guard RecurrentMode(rawValue: name) == configuration.mode else {
-                throw RNNLoadError.badMetadata(key: "mode", value: value)
+            guard let mode = RecurrentMode(rawValue: name) else { throw RNNLoadError.badMetadata(key: "mode", value: value) }
+            guard mode == configuration.mode else {
+                throw RNNLoadError.metadataConflict(key: "mode", value: value, inferred: configuration.mode.rawValue)
             }
         }
         if let value = metadata["proj_size"], value != "\(configuration.projSize)" {
-            throw RNNLoadError.badMetadata(key: "proj_size", value: value)
+            throw RNNLoadError.metadataConflict(key: "proj_size", value: value, inferred: "\(configuration.projSize)")
         }
         if let nonlinearity = options.nonlinearity {
             configuration.nonlinearity = nonlinearity
@@ -189,13 +190,13 @@ public struct RNN: Sendable {
             ("num_layers", "\(configuration.numLayers)"),
         ]
         for (key, value) in inferred where metadata[key] != nil && metadata[key] != value {
-            throw RNNLoadError.badMetadata(key: key, value: metadata[key]!)
+            throw RNNLoadError.metadataConflict(key: key, value: metadata[key]!, inferred: value)
         }
         if let bidirectional = try flag("bidirectional"), bidirectional != configuration.bidirectional {
-            throw RNNLoadError.badMetadata(key: "bidirectional", value: metadata["bidirectional"]!)
+            throw RNNLoadError.metadataConflict(key: "bidirectional", value: metadata["bidirectional"]!, inferred: "\(configuration.bidirectional)")
         }
         if let bias = try flag("bias"), bias != configuration.bias {
-            throw RNNLoadError.badMetadata(key: "bias", value: metadata["bias"]!)
+            throw RNNLoadError.metadataConflict(key: "bias", value: metadata["bias"]!, inferred: "\(configuration.bias)")
         }
     }
 }

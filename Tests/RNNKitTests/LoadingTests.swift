@@ -123,7 +123,7 @@ struct LoadingTests {
     @Test func metadataContradictingTheTensorsIsAnError() throws {
         var dict = try Self.valid()
         dict.metadata["num_layers"] = "3"
-        #expect(Self.error(dict) == .badMetadata(key: "num_layers", value: "3"))
+        #expect(Self.error(dict) == .metadataConflict(key: "num_layers", value: "3", inferred: "2"))
     }
 
     @Test func inputOfTheWrongWidthOrDTypeIsRefused() throws {
@@ -193,11 +193,11 @@ struct ModeTests {
     @Test func metadataModeThatDisagreesIsAnError() throws {
         var dict = try Self.lstm()
         dict.metadata["mode"] = "gru"
-        #expect(LoadingTests.error(dict) == .badMetadata(key: "mode", value: "gru"))
+        #expect(LoadingTests.error(dict) == .metadataConflict(key: "mode", value: "gru", inferred: "lstm"))
         dict.metadata["mode"] = "LSTM"
         #expect(LoadingTests.error(dict) == nil)
         dict.metadata["proj_size"] = "0"
-        #expect(LoadingTests.error(dict) == .badMetadata(key: "proj_size", value: "0"))
+        #expect(LoadingTests.error(dict) == .metadataConflict(key: "proj_size", value: "0", inferred: "3"))
     }
 
     @Test func missingProjectionOfOneLayerIsNamed() throws {

@@ -48,6 +48,7 @@ struct MalformedModelTests {
         case .notFloat: "notFloat"
         case .mixedDTypes: "mixedDTypes"
         case .badMetadata: "badMetadata"
+        case .metadataConflict: "metadataConflict"
         case .badInput: "badInput"
         }
     }

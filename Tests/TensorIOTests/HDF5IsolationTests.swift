@@ -164,7 +164,7 @@ struct HDF5IsolationTests {
         try HDF5Format.write(dict, to: url, options: WriteOptions(compress: true))
         let limit = 1.0
         let outcomes = Mutex<[(seconds: Double, matches: Bool)]>([])
-        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+        onSeparateThreads(8) { _ in
             let started = Date()
             let read = try? readIsolated(url, limits: HDF5IsolationLimits(seconds: limit))
             let seconds = Date().timeIntervalSince(started)

@@ -54,3 +54,14 @@ extension Repository {
     }
 }
 
+
+/// Runs `body(0)`, …, `body(count - 1)` each on a thread of its own, all at once, and returns when all have
+/// returned. (`DispatchQueue.concurrentPerform` runs only as many at a time as there are cores: no race.)
+public func onSeparateThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    for index in 0..<count {
+        group.enter()
+        Thread { body(index); group.leave() }.start()
+    }
+    group.wait()
+}

@@ -23,8 +23,10 @@ public enum RNNLoadError: Error, Equatable, CustomStringConvertible {
     case notFloat(name: String, dtype: DType)
     /// Weights of different dtypes in one module.
     case mixedDTypes(name: String, expected: DType, found: DType)
-    /// A metadata entry that cannot be understood.
+    /// A metadata entry whose value cannot be understood (not a number, not true/false, an unknown name).
     case badMetadata(key: String, value: String)
+    /// A metadata entry that contradicts what the tensors say: `inferred` is the tensors' value for `key`.
+    case metadataConflict(key: String, value: String, inferred: String)
     /// An input tensor of the wrong rank, size or dtype for this model.
     case badInput(name: String, detail: String)
 
@@ -49,10 +51,18 @@ public enum RNNLoadError: Error, Equatable, CustomStringConvertible {
         case .mixedDTypes(let name, let expected, let found):
             "tensor \"\(name)\" is \(found) but the module's other weights are \(expected)"
         case .badMetadata(let key, let value):
-            "metadata \(key) = \"\(value)\" is not understood"
+            "metadata \(key) = \"\(value)\" is not understood" + (Self.accepted[key].map { " (expected \($0))" } ?? "")
+        case .metadataConflict(let key, let value, let inferred):
+            "metadata \(key) = \"\(value)\" conflicts with the tensors, which give \(key) = \(inferred)"
         case .badInput(let name, let detail): "input \"\(name)\": \(detail)"
         }
     }
+
+    /// What each metadata key accepts, for `badMetadata`'s message.
+    private static let accepted = [
+        "nonlinearity": "tanh or relu", "dropout": "a number from 0 to 1", "batch_first": "true or false",
+        "bidirectional": "true or false", "bias": "true or false", "mode": "rnn, lstm or gru",
+    ]
 
     private static func show(_ prefix: String) -> String { prefix.isEmpty ? "(no prefix)" : "\"\(prefix)\"" }
 }

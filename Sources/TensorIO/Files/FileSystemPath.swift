@@ -101,7 +101,7 @@ public enum DisplayText {
         return result
     }
 
-    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+    package static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C: true
         default: FileSystemPath.placeholderByte(scalar) != nil
@@ -111,5 +111,19 @@ public enum DisplayText {
     private static func hex(_ value: UInt32, digits: Int) -> String {
         let text = String(value, radix: 16)
         return String(repeating: "0", count: max(0, digits - text.count)) + text
+    }
+}
+
+extension FileSystemPath {
+    /// Whether anything is at `path`, a dangling symbolic link included (`lstat`).
+    package static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstatPath(path, &info) == 0
+    }
+
+    /// The size of the file at `path` (following links), or 0 when there is none.
+    package static func size(of path: String) -> Int {
+        var info = stat()
+        return withCString(path) { stat($0, &info) } == 0 ? Int(info.st_size) : 0
     }
 }

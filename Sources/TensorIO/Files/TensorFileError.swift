@@ -43,6 +43,8 @@ public struct TensorFileError: Error, Equatable, Codable, CustomStringConvertibl
         case unsafeName(String)
         /// Two tensors have the same name after flattening.
         case duplicateName(String)
+        /// The work was interrupted by `signal` (SIGINT, SIGTERM, SIGHUP): the HDF5 worker got Ctrl-C.
+        case interrupted(signal: Int32)
         /// The destination of a write exists and replacing it was not allowed (`WriteOptions.replaceExisting`).
         case alreadyExists
         /// An HDF5 object the reader refuses to follow (soft or external link, virtual or external storage).
@@ -68,6 +70,7 @@ public struct TensorFileError: Error, Equatable, Codable, CustomStringConvertibl
             case .unsafeName: "unsafeName"
             case .duplicateName: "duplicateName"
             case .alreadyExists: "alreadyExists"
+            case .interrupted: "interrupted"
             case .refusedLink: "refusedLink"
             case .hdf5: "hdf5"
             case .cannotStore: "cannotStore"
@@ -91,6 +94,7 @@ public struct TensorFileError: Error, Equatable, Codable, CustomStringConvertibl
             case .unsafeName(let detail): "refused entry name: \(detail)"
             case .duplicateName(let name): "two tensors are named \"\(name)\""
             case .alreadyExists: "already exists"
+            case .interrupted(let signal): "interrupted (signal \(signal))"
             case .refusedLink(let detail): "refused: \(detail)"
             case .hdf5(let message): "HDF5: \(message)"
             case .cannotStore(let detail): detail

@@ -54,6 +54,17 @@ public enum HDF5Isolation {
     public static let workerEnvironmentKey = "RNN_HDF5_WORKER"
 
     private static let serving = Mutex(false)
+    /// The workers running now, so that an interrupted program can stop them at once.
+    private static let running = Mutex<Set<pid_t>>([])
+
+    static func started(_ pid: pid_t) { running.withLock { _ = $0.insert(pid) } }
+    static func ended(_ pid: pid_t) { running.withLock { _ = $0.remove(pid) } }
+
+    /// Kills every worker still running (the commands call it on SIGINT and SIGTERM; a worker would also die
+    /// with its parent, a moment later).
+    package static func stopWorkers() {
+        running.withLock { pids in for pid in pids { kill(pid, SIGKILL) } }
+    }
     private static let configuredWorker = Mutex<URL?>(nil)
 
     /// The worker to use when `RNN_HDF5_WORKER` is not set (nil: this program, if it serves). For programs that
@@ -110,6 +121,8 @@ extension HDF5Format {
         defer { for pointer in argv { free(pointer) } }
         let pid = rnn_spawn_worker(&argv, input.descriptor, result, pipeEnds[1])
         close(pipeEnds[1])
+        if pid > 0 { HDF5Isolation.started(pid) }
+        defer { if pid > 0 { HDF5Isolation.ended(pid) } }
         guard pid > 0 else {
             close(pipeEnds[0])
             throw TensorFileError(path: path, problem: .io(systemMessage("cannot start the HDF5 worker \(executable)")))
@@ -128,6 +141,10 @@ extension HDF5Format {
         if exited && exitStatus == 2, var error = try? JSONDecoder().decode(TensorFileError.self, from: report) {
             error.path = path
             throw error
+        }
+        if !exited && [SIGINT, SIGTERM, SIGHUP].contains(signal) {
+            // Ctrl-C reached the worker's process group, so it reached this process too.
+            throw TensorFileError(path: path, problem: .interrupted(signal: signal))
         }
         if !exited {
             let reason = signal == SIGKILL || signal == SIGXCPU ? "ran out of its time or memory limit" : "crashed (signal \(signal))"

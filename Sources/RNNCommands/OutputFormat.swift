@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import RNNKit
+
+/// The formats the commands write, chosen by an output's extension (or `--to`): one rule for every command.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case npz, h5, safetensors, onnx
+
+    /// The format an output path names by its extension, if any.
+    init?(path: String) {
+        switch URL(fileURLWithPath: path).pathExtension.lowercased() {
+        case "npz": self = .npz
+        case "h5", "hdf5", "he5": self = .h5
+        case "safetensors": self = .safetensors
+        case "onnx": self = .onnx
+        default: return nil
+        }
+    }
+
+    /// The tensor format, or nil for ONNX (a model, written by `RNN.writeONNX`).
+    var tensorFormat: (any TensorFormat.Type)? {
+        switch self {
+        case .npz: NPZFormat.self
+        case .h5: HDF5Format.self
+        case .safetensors: SafeTensorsFormat.self
+        case .onnx: nil
+        }
+    }
+
+    /// The format of `path` among `allowed`, else a usage error (exit 64) that says which extensions work.
+    static func of(_ path: String, allowed: [OutputFormat], orElse: String = "") throws -> OutputFormat {
+        let names = allowed.map { $0 == .h5 ? ".h5" : "." + $0.rawValue }
+        let list = names.dropLast().joined(separator: ", ") + " or " + names.last!
+        guard let format = OutputFormat(path: path) else {
+            let ext = URL(fileURLWithPath: path).pathExtension
+            throw ValidationError("-o \(DisplayText.escaped(path)): " + (ext.isEmpty ? "no extension" : "unknown extension \".\(DisplayText.escaped(ext))\"") + " (use \(list)\(orElse))")
+        }
+        guard allowed.contains(format) else {
+            throw ValidationError("-o \(DisplayText.escaped(path)): this command writes \(list), not .\(format.rawValue)" + (format == .onnx ? " (an ONNX file holds a model, not results)" : ""))
+        }
+        return format
+    }
+}
