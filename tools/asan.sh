@@ -7,8 +7,8 @@
 # The build goes to $ASAN_SCRATCH (default .build-asan/), apart from the ordinary build. The HDF5 worker is the
 # one exception: it runs without ASan, because ASan reserves terabytes of shadow address space and the worker
 # runs under an address-space limit (RLIMIT_AS) that makes such a process fail at start; libhdf5 is not ours to
-# instrument anyway. It is $RNN_HDF5_WORKER when set, else built plainly in $ASAN_WORKER_SCRATCH (default
-# .build/, which CI has already built, so this costs nothing there).
+# instrument anyway. Every command is its own worker, so the worker here is a plainly built rnn-inspect:
+# $RNN_HDF5_WORKER when set, else built in $ASAN_WORKER_SCRATCH (default .build/, which CI has already built).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,8 +17,8 @@ scratch="${ASAN_SCRATCH:-$root/.build-asan}"
 if [[ -z "${RNN_HDF5_WORKER:-}" ]]; then
     worker_scratch="${ASAN_WORKER_SCRATCH:-$root/.build}"
     echo "asan: building the plain HDF5 worker in $worker_scratch" >&2
-    swift build --product rnn-hdf5-worker --scratch-path "$worker_scratch" >&2
-    export RNN_HDF5_WORKER="$worker_scratch/debug/rnn-hdf5-worker"
+    swift build --product rnn-inspect --scratch-path "$worker_scratch" >&2
+    export RNN_HDF5_WORKER="$worker_scratch/debug/rnn-inspect"
 fi
 
 # LeakSanitizer runs at the exit of every process (the test runners and each command the tests start). It

@@ -13,7 +13,7 @@ What it does:
   3. Times, in alternation over --rounds rounds (default 7), each in a fresh process so both sides pay for
      fresh memory equally:
        - in-process load time: ours `TensorFile.read` (NPZ, HDF5 in this process) and
-         `HDF5Format.readIsolated` (HDF5 in the rnn-hdf5-worker child, what the commands do); numpy `np.load`
+         `HDF5Format.readIsolated` (HDF5 in a worker process, what the commands do); numpy `np.load`
          then every array taken out of the NpzFile (it is lazy); h5py reading every dataset with `[()]`;
        - whole processes: `rnn-inspect FILE` against `python -c` loading and printing every shape, with each
          side's start-up (`rnn-inspect --help`, `python -c "import numpy, h5py"`) reported separately.
@@ -171,7 +171,7 @@ def main():
 
     paths = make_data(args.data)
     program, release = build(os.path.abspath(args.scratch_path), args.no_build)
-    env = dict(os.environ, RNN_HDF5_WORKER=os.path.join(release, "rnn-hdf5-worker"))
+    env = dict(os.environ, RNN_HDF5_WORKER=os.path.join(release, "rnn-inspect"))
     inspect = os.path.join(release, "rnn-inspect")
     model_bytes = None
 
