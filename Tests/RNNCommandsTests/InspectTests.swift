@@ -48,3 +48,23 @@ struct InspectTests {
         #expect(report.text.hasPrefix("w.npy: NPY, 1 tensor, 8 bytes"))
     }
 }
+
+/// A huge metadata value is cut in the listing, whole in the JSON.
+struct InspectLongValueTests {
+    @Test func longMetadataValuesAreCutInTheListingOnly() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        var dict = try TensorFile.read(contentsOf: Repository.fixture("torch/seed_batch_first/model.npz"))
+        dict.metadata["notes"] = String(repeating: "x", count: 10_000_000)
+        let file = folder.file("long.safetensors")  // NPZ strings stop at 1 Mi characters; safetensors headers at 100 MB
+        try TensorFile.write(dict, to: file)
+        let text = try run("rnn-inspect", [file.path])
+        #expect(text.status == 0)
+        let line = text.output.split(separator: "\n").first { $0.hasPrefix("  notes = ") }
+        #expect(line.map { $0.count < 300 } == true, "\(line?.prefix(400) ?? "no notes line")")
+        #expect(line?.hasSuffix("… (10000000 characters; --json shows all)") == true)
+        let json = try run("rnn-inspect", [file.path, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
+        #expect((object?["metadata"] as? [String: String])?["notes"]?.count == 10_000_000)
+    }
+}

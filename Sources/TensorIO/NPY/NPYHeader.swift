@@ -134,8 +134,11 @@ struct NPYHeader: Equatable {
         case "S", "a": throw .problem(.unsupportedDType("byte-string dtype '\(text)'"))
         case "M", "m": throw .problem(.unsupportedDType("date/time dtype '\(text)'"))
         case "U":
-            guard let length = Int(sizeText), length >= 0, length <= 1 << 20 else {
+            guard let length = Int(sizeText), length >= 0 else {
                 throw .problem(.unsupportedDType("unicode dtype '\(text)' has a bad length"))
+            }
+            guard length <= 1 << 20 else {
+                throw .problem(.unsupportedDType("unicode dtype '\(text)' is longer than the \(1 << 20) characters a metadata string may have"))
             }
             return .unicode(length: length, swapped: swapped)
         default: break
