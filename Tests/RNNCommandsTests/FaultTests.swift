@@ -63,28 +63,27 @@ struct FaultTests {
         return url.path
     }
 
-    /// The pids of the processes in process group `group`, from /proc.
-    static func members(ofGroup group: Int32) -> [Int32] {
+    /// The fields of /proc/PID/stat after the command's name (state, ppid, pgrp, …), or nil.
+    static func statFields(_ pid: Int32) -> [Substring]? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ")
+    }
+
+    /// Every pid whose /proc stat field `index` (0 state, 1 ppid, 2 pgrp) is `value`.
+    static func processes(whereField index: Int, is value: Int32) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { pid in
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            // Fields after the command's name: state, ppid, pgrp.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 2 && Int32(fields[2]) == group
+            guard let fields = statFields(pid), fields.count > index else { return false }
+            return Int32(fields[index]) == value
         }
     }
 
-    /// The children of `parent`, from /proc.
-    static func children(of parent: Int32) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int32.init).filter { pid in
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 1 && Int32(fields[1]) == parent
-        }
-    }
+    /// The pids of the processes in process group `group`.
+    static func members(ofGroup group: Int32) -> [Int32] { processes(whereField: 2, is: group) }
+
+    /// The children of `parent`.
+    static func children(of parent: Int32) -> [Int32] { processes(whereField: 1, is: parent) }
 
     /// Starts rnn-inspect on `file` as the leader of a new process group (as a shell starts a job), waits until
     /// its HDF5 worker runs, then calls `interrupt` with the command's pid; returns how it ended and its stderr.
@@ -157,9 +156,7 @@ struct FaultTests {
     }
 
     static func isZombie(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")")
-        else { return true }
-        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+        statFields(pid).map { $0.first == "Z" } ?? true
     }
 
     // MARK: Racing writers
