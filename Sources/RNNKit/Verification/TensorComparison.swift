@@ -72,27 +72,3 @@ public struct TensorComparison: Sendable, Equatable {
         return result
     }
 }
-
-/// The default tolerances of a verification, by compute precision.
-///
-/// float64: rtol 1e-12, atol 1e-14 — the bound; float64 sums in a different order differ by a few ulps
-/// per step. float32: rtol 1e-5, atol 1e-6 — measured on the torch fixtures (256 steps, hidden 512) the largest
-/// error is a few 1e-7; PyTorch itself differs from a float32 numpy implementation by ~1e-6 relative over 200
-/// steps, so tighter would reject PyTorch against itself on another BLAS.
-public struct Tolerance: Sendable, Equatable {
-    /// Absolute allowance.
-    public var atol: Double
-    /// Relative allowance, times |expected|.
-    public var rtol: Double
-
-    /// A tolerance of `atol` + `rtol`·|expected|.
-    public init(atol: Double, rtol: Double) {
-        self.atol = atol
-        self.rtol = rtol
-    }
-
-    /// The default for a precision.
-    public static func `default`(for precision: Precision) -> Tolerance {
-        precision == .float64 ? Tolerance(atol: 1e-14, rtol: 1e-12) : Tolerance(atol: 1e-6, rtol: 1e-5)
-    }
-}
