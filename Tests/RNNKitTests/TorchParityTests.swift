@@ -22,19 +22,9 @@ struct TorchParityTests {
         #expect(rnn.precision.dtype.rawValue == fixture.dtype)
 
         let inputs = try TensorFile.read(contentsOf: fixture.file("inputs.npz"))
-        let expected = try TensorFile.read(contentsOf: fixture.file("expected.npz"))
         #expect((inputs["h0"] != nil) == fixture.hasH0)
         #expect((inputs["c0"] != nil) == fixture.hasC0)
         #expect((inputs["lengths"] != nil) == fixture.hasLengths)
-        let result = try fixture.forward(rnn)
-        let tolerance = Tolerance.default(for: rnn.precision)
-        #expect((result.cN != nil) == (fixture.mode == "lstm"))
-        var pairs = [("output", result.output), ("h_n", result.hN)]
-        if let cN = result.cN { pairs.append(("c_n", cN)) }
-        for (name, actual) in pairs {
-            let comparison = try TensorComparison(actual: actual, expected: expected[name]!, atol: tolerance.atol, rtol: tolerance.rtol)
-            #expect(comparison.matches, "\(name): shape \(actual.shape) vs \(comparison.expectedShape), max abs \(comparison.maxAbsoluteError), max rel \(comparison.maxRelativeError), \(comparison.failing) failing")
-            #expect(actual.dtype == expected[name]!.dtype)
-        }
+        try fixture.expectMatchesTorch(try fixture.forward(rnn), precision: rnn.precision)
     }
 }
