@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RNNKit
 
 /// Every case PyTorch computed (tools/make_torch_fixtures.py: RNN, LSTM with and without proj_size, GRU, packed
@@ -26,5 +27,15 @@ struct TorchParityTests {
         #expect((inputs["c0"] != nil) == fixture.hasC0)
         #expect((inputs["lengths"] != nil) == fixture.hasLengths)
         try fixture.expectMatchesTorch(try fixture.forward(rnn), precision: rnn.precision)
+    }
+
+    /// The parity tests above, the export tests and the ONNX tests run once per entry of Fixtures/torch/cases.json:
+    /// without this count, a cases.json emptied or cut short would make them skip and `swift test` still pass.
+    @Test func everyTorchFixtureIsACase() throws {
+        // 59 cases today (tools/make_torch_fixtures.py); update the count when cases are added or removed.
+        #expect(TorchCase.all.count == 59)
+        let folders = try FileManager.default.contentsOfDirectory(atPath: Repository.fixture("torch").path)
+            .filter { $0 != "cases.json" }
+        #expect(TorchCase.all.map(\.name).sorted() == folders.sorted())
     }
 }
