@@ -38,7 +38,7 @@ struct FixtureReadingTests {
         var onDisk: [String] = []
         while let relative = walker.nextObject() as? String {
             var isFolder: ObjCBool = false
-            FileManager.default.fileExists(atPath: root.appending(path: relative).path, isDirectory: &isFolder)
+            _ = FileManager.default.fileExists(atPath: root.appending(path: relative).path, isDirectory: &isFolder)
             if !isFolder.boolValue, relative != "manifest.json" { onDisk.append(relative) }
         }
         #expect(onDisk.sorted() == (Self.files + Manifest.formats.refused.keys).sorted())
