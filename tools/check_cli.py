@@ -4,8 +4,9 @@
 Usage: check_cli.py BIN_DIR   (the folder holding rnn-convert, rnn-run, rnn-verify, rnn-inspect)
 
 For every case in Fixtures/torch: rnn-convert NPZ -> HDF5 -> NPZ -> safetensors, each output read with h5py /
-numpy / the safetensors package and compared with the source tensors exactly (names, dtypes, bytes) plus the configuration metadata; rnn-run's
-outputs compared with torch's expected outputs (numpy.allclose, the README's tolerances); rnn-verify exits 0.
+numpy / the safetensors package and compared with the module's tensors in the source exactly (the same set of
+names, dtypes, bytes) plus the configuration metadata; rnn-run's outputs compared with torch's expected outputs
+(numpy.allclose, the README's tolerances); rnn-verify exits 0; nothing but the outputs is left in the folder.
 Then the contract: overwrite without --force exits 2 and leaves the old file byte-identical, and every exit
 code (0, 1, 2, 64) occurs where it should. Prints one line per problem; exits 1 if any.
 """
@@ -42,19 +43,40 @@ def read_safetensors(path):
         return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata() or {})
 
 
-def same_tensors(label, got, source):
+def module_tensors(source, prefix):
+    """The tensors of the RNN module at `prefix` in `source`, by their full names, as rnn-convert writes them
+    without --strip-prefix: those under "prefix." (for "" the bare keys, which have no dot). Other modules' tensors
+    (fc, an embedding, a second RNN) are not written."""
+    return {k: v for k, v in source.items() if (k.startswith(prefix + ".") if prefix else "." not in k)}
+
+
+def same_tensors(label, got, expected):
+    """Checks both ways: every tensor written is one of `expected`, identical, and every one of `expected` was
+    written."""
     for name, arr in got.items():
-        if name not in source:
-            problem(f"{label}: tensor {name} is not in the source")
-        elif arr.dtype != source[name].dtype or arr.shape != source[name].shape or arr.tobytes() != source[name].tobytes():
+        if name not in expected:
+            problem(f"{label}: tensor {name} is not one of the module's tensors in the source")
+        elif arr.dtype != expected[name].dtype or arr.shape != expected[name].shape or arr.tobytes() != expected[name].tobytes():
             problem(f"{label}: tensor {name} differs from the source")
-    if not got:
-        problem(f"{label}: no tensors")
+    missing = sorted(set(expected) - set(got))
+    if missing:
+        problem(f"{label}: the module's tensors {missing} were not written")
+    if not expected:
+        problem(f"{label}: the source has no tensors for this module")
+
+
+def expect_only_files(label, folder, names):
+    """Every file in `folder` is one of `names` (whatever a temporary file's name, none may be left)."""
+    unexpected = sorted(set(os.listdir(folder)) - set(names))
+    if unexpected:
+        problem(f"{label}: unexpected files left in the output folder: {unexpected}")
 
 
 def check_case(bin_dir, case, work):
     name = case["name"]
     folder = os.path.join(TORCH, name)
+    work = os.path.join(work, name)  # a folder per case, so that a file left behind is seen and named
+    os.makedirs(work)
     flags = []
     if case["prefix"]:
         flags += ["--prefix", case["prefix"]]
@@ -63,6 +85,7 @@ def check_case(bin_dir, case, work):
     if case["batch_first"] and not case["unbatched"]:
         flags += ["--batch-first"]
     source, _ = read_npz(os.path.join(folder, "model.npz"))
+    source = module_tensors(source, case["prefix"])
     h5 = os.path.join(work, name + ".h5")
     back = os.path.join(work, name + ".npz")
     r = run(bin_dir, "rnn-convert", os.path.join(folder, "model.npz"), "-o", h5, *flags)
@@ -104,6 +127,7 @@ def check_case(bin_dir, case, work):
     r = run(bin_dir, "rnn-verify", back, os.path.join(folder, "inputs.npz"), os.path.join(folder, "expected.npz"))
     if r.returncode != 0 or "VERIFIED" not in r.stdout:
         problem(f"{name}: rnn-verify exited {r.returncode}: {r.stdout.strip()} {r.stderr.strip()}")
+    expect_only_files(name, work, [os.path.basename(p) for p in (h5, back, st, out)])
 
 
 def expect_exit(label, result, code, stderr_start=None):
@@ -132,8 +156,7 @@ def check_contract(bin_dir, work):
     expect_exit("rnn-run over an existing file", run(bin_dir, "rnn-run", model, inputs, "-o", run_target), 2, run_target)
     if open(run_target, "rb").read() != before:
         problem("rnn-run without --force changed the existing file")
-    if sorted(os.listdir(work)) != sorted(set(os.listdir(work))) or any(".tmp-" in n for n in os.listdir(work)):
-        problem("a temporary file was left behind")
+    expect_only_files("overwriting", work, ["existing.h5", "existing.npz"])
 
     # Exit 1: a verification mismatch (another case's expected outputs).
     other = os.path.join(TORCH, "l2_bi_tanh_bf_h0_f32", "expected.npz")
@@ -159,8 +182,10 @@ def check_contract(bin_dir, work):
     from_pt = os.path.join(work, "from_pt.npz")
     expect_exit("rnn-convert .pt", run(bin_dir, "rnn-convert", os.path.join(checkpoints, "nested.pt"), "--prefix", "model.rnn", "-o", from_pt), 0)
     tensors, meta = read_npz(from_pt)
-    if meta.get("mode") != "lstm" or not all(k.startswith("model.rnn.") for k in tensors):
-        problem(f"rnn-convert .pt wrote {sorted(tensors)} with {meta}")
+    # nested.pt (tools/make_checkpoint_fixtures.py) holds an LSTM(3, 4) at model.rnn beside model.fc and an optimizer.
+    lstm = {f"model.rnn.{kind}_{matrix}_l0" for kind in ("weight", "bias") for matrix in ("ih", "hh")}
+    if meta.get("mode") != "lstm" or set(tensors) != lstm:
+        problem(f"rnn-convert .pt wrote {sorted(tensors)} with {meta}, expected {sorted(lstm)}")
     malicious = os.path.join(checkpoints, "malicious.pt")
     r = run(bin_dir, "rnn-inspect", malicious)
     expect_exit("malicious pickle", r, 2, malicious)
@@ -195,10 +220,13 @@ def check_contract(bin_dir, work):
             problem(f"rnn-inspect malformed/{rel}: exit {r.returncode}, report lacks {shown!r}: {r.stdout[-300:]!r}")
     # Exit 64: usage errors keep swift-argument-parser's behaviour.
     expect_exit("missing argument", run(bin_dir, "rnn-verify", model), 64)
-    expect_exit("bad nonlinearity", run(bin_dir, "rnn-run", model, inputs, "-o", "x.npz", "--nonlinearity", "sigmoid"), 64)
-    # JSON outputs parse.
+    expect_exit("bad nonlinearity", run(bin_dir, "rnn-run", model, inputs, "-o", os.path.join(work, "x.npz"), "--nonlinearity", "sigmoid"), 64)
+    # JSON outputs: exit 0, then the output parses.
     for tool, args in [("rnn-inspect", [model, "--json"]), ("rnn-verify", [model, inputs, expected, "--json"])]:
         r = run(bin_dir, tool, *args)
+        if r.returncode != 0:
+            problem(f"{tool} --json exited {r.returncode}: {r.stderr.strip()[:200]}")
+            continue
         try:
             json.loads(r.stdout)
         except ValueError:
@@ -208,9 +236,9 @@ def check_contract(bin_dir, work):
     expect_exit("--dtype float16", run(bin_dir, "rnn-convert", model, "--dtype", "float16", "-o", half), 0)
     tensors, _ = read_h5(half)
     source, _ = read_npz(model)
-    for k, v in tensors.items():
-        if v.dtype != np.float16 or v.tobytes() != source[k].astype(np.float16).tobytes():
-            problem(f"--dtype float16: {k} is not numpy's float16 rounding of the source")
+    same_tensors("--dtype float16", tensors, {k: v.astype(np.float16) for k, v in module_tensors(source, "").items()})
+    # Everything the contract wrote that should be there; a failed or refused write leaves nothing.
+    expect_only_files("the exit-code contract", work, ["existing.h5", "existing.npz", "truncated.npz", "from_pt.npz", "half.h5"])
 
 
 def main():

@@ -24,9 +24,17 @@ struct ConvertTests {
         #expect(try Convert.parse([npz, "-o", "x.h5"]).destination() == "x.h5")
     }
 
-    @Test func contradictoryOutputAndFormatIsAUsageError() {
-        #expect(throws: (any Error).self) { try Convert.parse(["m.npz", "-o", "x.h5", "--to", "npz"]) }
-        #expect(throws: (any Error).self) { try Convert.parse(["m.npz", "--dtype", "int8"]) }
+    /// A usage error is swift-argument-parser's: exit status 64 (EX_USAGE), then its "Error: …" line with our
+    /// validation message and the usage. (The model need not exist: validation comes before any file is read.)
+    @Test(arguments: [
+        (["m.npz", "-o", "x.h5", "--to", "npz"], "-o x.h5 and --to npz name different formats"),
+        (["m.npz", "--dtype", "int8"], "--dtype must be float16, bfloat16, float32 or float64"),
+    ])
+    func contradictoryOrInvalidOptionsAreAUsageError(_ arguments: [String], _ message: String) throws {
+        let result = try run("rnn-convert", arguments)
+        #expect(result.status == 64, "\(result.error)")
+        #expect(result.error.hasPrefix("Error: \(message)\nUsage: rnn-convert "), "\(result.error)")
+        #expect(result.output.isEmpty)
     }
 
     @Test func summaryIsOneLineNamingBothFilesAndTheConfiguration() throws {

@@ -48,6 +48,24 @@ struct TorchCase: Decodable, CustomTestStringConvertible, Sendable {
         return try rnn.forward(inputs["input"]!, h0: inputs["h0"], c0: inputs["c0"], lengths: inputs["lengths"]?.integerValues())
     }
 
+    /// Checks `result` against torch's outputs in expected.npz (`output`, `h_n`, and `c_n` for an LSTM): the same
+    /// dtype and shape, and every element within `Tolerance.default(for: precision)` by numpy.allclose's rule.
+    func expectMatchesTorch(_ result: RNNOutput, precision: Precision,
+                            sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let expected = try TensorFile.read(contentsOf: file("expected.npz"))
+        let tolerance = Tolerance.default(for: precision)
+        #expect((result.cN != nil) == (mode == "lstm"), "\(name): c_n", sourceLocation: sourceLocation)
+        var pairs = [("output", result.output), ("h_n", result.hN)]
+        if let cN = result.cN { pairs.append(("c_n", cN)) }
+        for (tensor, actual) in pairs {
+            let torch = try #require(expected[tensor], "\(name): expected.npz has no \(tensor)", sourceLocation: sourceLocation)
+            let comparison = try TensorComparison(actual: actual, expected: torch, atol: tolerance.atol, rtol: tolerance.rtol)
+            #expect(comparison.matches, "\(name) \(tensor): shape \(actual.shape) vs \(comparison.expectedShape), max abs \(comparison.maxAbsoluteError), max rel \(comparison.maxRelativeError), \(comparison.failing) failing",
+                    sourceLocation: sourceLocation)
+            #expect(actual.dtype == torch.dtype, "\(name) \(tensor)", sourceLocation: sourceLocation)
+        }
+    }
+
     static let all: [TorchCase] = {
         struct Cases: Decodable { let cases: [TorchCase] }
         let data = try! Data(contentsOf: Repository.fixture("torch/cases.json"))

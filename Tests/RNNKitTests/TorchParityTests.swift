@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import RNNKit
 
 /// Every case PyTorch computed (tools/make_torch_fixtures.py: RNN, LSTM with and without proj_size, GRU, packed
@@ -22,19 +23,19 @@ struct TorchParityTests {
         #expect(rnn.precision.dtype.rawValue == fixture.dtype)
 
         let inputs = try TensorFile.read(contentsOf: fixture.file("inputs.npz"))
-        let expected = try TensorFile.read(contentsOf: fixture.file("expected.npz"))
         #expect((inputs["h0"] != nil) == fixture.hasH0)
         #expect((inputs["c0"] != nil) == fixture.hasC0)
         #expect((inputs["lengths"] != nil) == fixture.hasLengths)
-        let result = try fixture.forward(rnn)
-        let tolerance = Tolerance.default(for: rnn.precision)
-        #expect((result.cN != nil) == (fixture.mode == "lstm"))
-        var pairs = [("output", result.output), ("h_n", result.hN)]
-        if let cN = result.cN { pairs.append(("c_n", cN)) }
-        for (name, actual) in pairs {
-            let comparison = try TensorComparison(actual: actual, expected: expected[name]!, atol: tolerance.atol, rtol: tolerance.rtol)
-            #expect(comparison.matches, "\(name): shape \(actual.shape) vs \(comparison.expectedShape), max abs \(comparison.maxAbsoluteError), max rel \(comparison.maxRelativeError), \(comparison.failing) failing")
-            #expect(actual.dtype == expected[name]!.dtype)
-        }
+        try fixture.expectMatchesTorch(try fixture.forward(rnn), precision: rnn.precision)
+    }
+
+    /// The parity tests above, the export tests and the ONNX tests run once per entry of Fixtures/torch/cases.json:
+    /// without this count, a cases.json emptied or cut short would make them skip and `swift test` still pass.
+    @Test func everyTorchFixtureIsACase() throws {
+        // 59 cases today (tools/make_torch_fixtures.py); update the count when cases are added or removed.
+        #expect(TorchCase.all.count == 59)
+        let folders = try FileManager.default.contentsOfDirectory(atPath: Repository.fixture("torch").path)
+            .filter { $0 != "cases.json" }
+        #expect(TorchCase.all.map(\.name).sorted() == folders.sorted())
     }
 }

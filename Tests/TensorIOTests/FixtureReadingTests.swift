@@ -27,6 +27,23 @@ struct FixtureReadingTests {
         }
     }
 
+    /// The two tests above run once per entry of Fixtures/formats/manifest.json: without this count, a manifest
+    /// emptied or cut short would make them skip and `swift test` still pass.
+    @Test func manifestListsEveryFixture() throws {
+        // 44 files read and 10 refused today (tools/make_fixtures.py); update the counts when fixtures are added.
+        #expect(Self.files.count == 44)
+        #expect(Manifest.formats.refused.count == 10)
+        let root = Repository.fixture("formats")
+        let walker = try #require(FileManager.default.enumerator(atPath: root.path))
+        var onDisk: [String] = []
+        while let relative = walker.nextObject() as? String {
+            var isFolder: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: root.appending(path: relative).path, isDirectory: &isFolder)
+            if !isFolder.boolValue, relative != "manifest.json" { onDisk.append(relative) }
+        }
+        #expect(onDisk.sorted() == (Self.files + Manifest.formats.refused.keys).sorted())
+    }
+
     @Test func floatValuesWidenHalfAndBFloat16Exactly() throws {
         let half = try TensorFile.read(contentsOf: Repository.fixture("formats/npy/f2_le.npy"))["f2_le"]!
         let values = try half.floatValues()
