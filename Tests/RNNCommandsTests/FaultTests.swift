@@ -347,26 +347,6 @@ struct FaultTests {
     }
 }
 
-/// Runs `sh -c script arguments…` (so `$0`, `$1`… are the arguments) in `folder`.
-func runShell(_ script: String, _ arguments: String..., in folder: URL? = nil) throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", script] + arguments
-    if let folder { process.currentDirectoryURL = folder }
-    let output = Pipe(), error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    let errorData = Mutex(Data())
-    let reader = Thread { errorData.withLock { $0 = error.fileHandleForReading.readDataToEndOfFile() } }
-    reader.start()
-    let outData = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    while reader.isExecuting || !reader.isFinished { usleep(1000) }
-    return CommandResult(status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self),
-                         error: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
-}
-
 /// The exit status of `sh -c script arguments…`, its output discarded.
 func runShellStatus(_ script: String, _ arguments: String...) -> Int32 {
     let process = Process()
