@@ -100,7 +100,7 @@ public struct Convert: ParsableCommand {
             case let other?: throw CommandFailure("\(out): --dtype \(other) cannot be written to ONNX (use float32 or float64)")
             }
             do {
-                try rnn.writeONNX(to: url, precision: precision)
+                try rnn.writeONNX(to: url, precision: precision, replaceExisting: force)
             } catch let error as ONNXExportError {
                 throw CommandFailure("\(out): \(error)")
             }

@@ -17,48 +17,42 @@ extension RNN {
     /// `[B]` (variable lengths as PyTorch's packed sequences; the whole sequence when not fed). ONNX Runtime
     /// lists the optional ones under `get_overridable_initializers()`, not `get_inputs()`, and feeds them by name.
     /// Outputs: `output`, `h_n` and (LSTM) `c_n`, shaped as PyTorch's. Throws `ONNXExportError` for an LSTM with
-    /// `proj_size` (ONNX's LSTM has no projection) or a model over 2 GiB.
+    /// `proj_size` (ONNX's LSTM has no projection) or a model over 2 GiB. The bytes are built in memory, a copy
+    /// of the weights; `writeONNX(to:)` writes the same bytes without one.
     public func onnxModel(precision: Precision? = nil) throws -> [UInt8] {
+        try encodedONNXModel(precision: precision).bytes
+    }
+
+    /// Writes the model `onnxModel(precision:)` describes to `url` through the package's atomic output: a
+    /// temporary file beside `url` (removed if the command is interrupted) renamed into place, so readers never
+    /// see a partial model. The weights are converted and written a piece at a time, so writing adds a few
+    /// megabytes to what the loaded RNN holds. Unless `replaceExisting`, an existing `url` is refused.
+    /// Throws `ONNXExportError` as `onnxModel` before anything is written, or `TensorFileError` (`io`, or
+    /// `alreadyExists`) naming `url`'s path as given.
+    public func writeONNX(to url: URL, precision: Precision? = nil, replaceExisting: Bool = true) throws {
+        let model = try encodedONNXModel(precision: precision)
+        try AtomicOutput.write(to: url.relativePath, replacing: replaceExisting) { file in
+            try model.write { try file.write($0) }
+        }
+    }
+
+    /// The model as a protobuf message whose weights are produced when it is written; checked to be exportable
+    /// and under the 2 GiB protobuf limit.
+    private func encodedONNXModel(precision: Precision?) throws -> ProtobufWriter {
         let precision = precision ?? self.precision
         guard configuration.projSize == 0 else {
             throw ONNXExportError.projectionUnsupported(projSize: configuration.projSize)
         }
-        // Protobuf messages stop at 2 GiB; refuse before allocating rather than write a file no one can read.
-        let limit = Int(Int32.max)
-        let estimate = ONNXGraphBuilder.weightBytes(of: self, precision: precision) + 64 * 1024
-        guard estimate <= limit else { throw ONNXExportError.tooLarge(bytes: estimate) }
-
         var builder = ONNXGraphBuilder(rnn: self, precision: precision)
         let model = ONNXProto.Model(
             irVersion: Int64(Self.onnxIRVersion),
             opsetImports: [.init(domain: "", version: Int64(Self.onnxOpsetVersion))],
             producerName: "swift-rnn-toolkit",
             docString: "PyTorch \(configuration) (\(dtype) weights, exported in \(precision.dtype))",
-            graph: try builder.build(),
-            metadata: metadata.map { (key: $0.key, value: $0.value) })
-        let bytes = model.encoded()
-        guard bytes.count <= limit else { throw ONNXExportError.tooLarge(bytes: bytes.count) }
-        return bytes
-    }
-
-    /// Writes `onnxModel(precision:)` to `url` atomically: Foundation's `.atomic` write puts the bytes in a
-    /// temporary file and renames it over `url`, so readers never see a partial model. Throws
-    /// `ONNXExportError` as `onnxModel`, or `TensorFileError` (`io`) when the file cannot be written.
-    public func writeONNX(to url: URL, precision: Precision? = nil) throws {
-        let bytes = try onnxModel(precision: precision)
-        do {
-            try Data(bytes).write(to: url, options: .atomic)
-        } catch {
-            throw TensorFileError(path: url.path, problem: .io("cannot write the ONNX model: \(Self.reason(error))"))
-        }
-    }
-
-    /// The operating system's words for why Foundation could not write ("No such file or directory").
-    private static func reason(_ error: Error) -> String {
-        if let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? any Error,
-           (underlying as NSError).domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32((underlying as NSError).code)))
-        }
-        return error.localizedDescription
+            graph: builder.build(),
+            metadata: metadata.map { (key: $0.key, value: $0.value) }).encoded()
+        // Protobuf messages stop at 2 GiB; the length is known before any weight is converted or written.
+        guard model.count <= Int(Int32.max) else { throw ONNXExportError.tooLarge(bytes: model.count) }
+        return model
     }
 }

@@ -45,17 +45,9 @@ struct ONNXGraphBuilder {
         }
     }
 
-    /// The bytes the weights will take in the model (the graph around them is a few kilobytes).
-    static func weightBytes(of rnn: RNN, precision: Precision) -> Int {
-        let c = rnn.configuration
-        let elementSize = precision == .float64 ? 8 : 4
-        let gates = c.mode.gateCount * c.hiddenSize
-        let perDirection = (0..<c.numLayers).map { gates * (c.layerInputSize($0) + c.hiddenSize + 2) }.reduce(0, +)
-        return perDirection * c.directions * elementSize
-    }
-
-    /// The complete graph. The RNN must have no projection (checked by the caller).
-    mutating func build() throws -> ONNXProto.Graph {
+    /// The complete graph. The RNN must have no projection (checked by the caller). The float initializers refer
+    /// to the RNN's tensors (`ONNXWeightData`); nothing of the weights' size is allocated.
+    mutating func build() -> ONNXProto.Graph {
         let c = configuration
         let time = ONNXProto.Dimension.parameter("T")
         let batch = ONNXProto.Dimension.parameter("B")
@@ -65,7 +57,8 @@ struct ONNXGraphBuilder {
         // Inputs, each optional one with its default as an initializer of the same name.
         graph.inputs.append(.init(name: "input", elementType: elementType,
                                   shape: c.batchFirst ? [batch, time, .value(c.inputSize)] : [time, batch, .value(c.inputSize)]))
-        let zeroState = [Double](repeating: 0, count: stateRows * c.hiddenSize)
+        var zeroState = ONNXWeightData(precision: precision)
+        zeroState.appendZeros(stateRows * c.hiddenSize)
         for name in isLSTM ? ["h0", "c0"] : ["h0"] {
             graph.inputs.append(.init(name: name, elementType: elementType, shape: stateShape))
             addFloats(name, dims: [stateRows, 1, c.hiddenSize], zeroState)
@@ -116,7 +109,7 @@ struct ONNXGraphBuilder {
                     addNode("Slice", inputs: ["c0_expanded", start, end, sliceAxes], outputs: [c0])
                 }
             }
-            let (w, r, b) = try addWeights(layer: layer)
+            let (w, r, b) = addWeights(layer: layer)
             let yH = c.numLayers == 1 ? "h_n" : prefix + "Y_h"
             let yC = c.numLayers == 1 ? "c_n" : prefix + "Y_c"
             var attributes: [ONNXProto.Attribute] = [
@@ -163,26 +156,23 @@ struct ONNXGraphBuilder {
 
     /// W `[D, G·H, in]`, R `[D, G·H, H]` and B `[D, 2·G·H]` (input then recurrent bias, zeros without bias) of
     /// `layer`, gates in ONNX's order, forward direction first.
-    private mutating func addWeights(layer: Int) throws -> (String, String, String) {
+    private mutating func addWeights(layer: Int) -> (String, String, String) {
         let c = configuration
         let gates = c.mode.gateCount * c.hiddenSize
-        var w: [Double] = []
-        var r: [Double] = []
-        var b: [Double] = []
-        let tensors = rnn.tensors
+        var w = ONNXWeightData(precision: precision)
+        var r = ONNXWeightData(precision: precision)
+        var b = ONNXWeightData(precision: precision)
         for direction in 0..<c.directions {
             let suffix = rnn.isCell ? "" : "_l\(layer)" + (direction == 1 ? "_reverse" : "")
-            // doubleValues() widens every float dtype exactly; float32 models narrow back without rounding
-            // (and float64 weights exported as float32 round, as the caller asked). A loaded RNN has every
-            // tensor its configuration names.
-            func values(_ kind: String) throws -> [Double] { try tensors[kind + suffix]!.doubleValues() }
-            w += reordered(try values("weight_ih"), columns: c.layerInputSize(layer))
-            r += reordered(try values("weight_hh"), columns: c.hiddenSize)
+            // A loaded RNN has every tensor its configuration names.
+            func tensor(_ kind: String) -> Tensor { rnn.tensors[kind + suffix]! }
+            appendReordered(tensor("weight_ih"), columns: c.layerInputSize(layer), to: &w)
+            appendReordered(tensor("weight_hh"), columns: c.hiddenSize, to: &r)
             if c.bias {
-                b += reordered(try values("bias_ih"), columns: 1)
-                b += reordered(try values("bias_hh"), columns: 1)
+                appendReordered(tensor("bias_ih"), columns: 1, to: &b)
+                appendReordered(tensor("bias_hh"), columns: 1, to: &b)
             } else {
-                b += [Double](repeating: 0, count: 2 * gates)
+                b.appendZeros(2 * gates)
             }
         }
         let prefix = "l\(layer)_"
@@ -192,13 +182,10 @@ struct ONNXGraphBuilder {
         return (prefix + "W", prefix + "R", prefix + "B")
     }
 
-    /// `values` (G·H rows of `columns`, PyTorch's gate order) with the gate blocks in ONNX's order.
-    private func reordered(_ values: [Double], columns: Int) -> [Double] {
+    /// Appends `tensor` (G·H rows of `columns`, PyTorch's gate order) to `data` with the gate blocks in ONNX's order.
+    private func appendReordered(_ tensor: Tensor, columns: Int, to data: inout ONNXWeightData) {
         let block = configuration.hiddenSize * columns
-        var result: [Double] = []
-        result.reserveCapacity(values.count)
-        for gate in onnxGateOrder { result += values[gate * block..<(gate + 1) * block] }
-        return result
+        for gate in onnxGateOrder { data.append(tensor, elements: gate * block..<(gate + 1) * block) }
     }
 
     private mutating func addNode(_ opType: String, name: String? = nil, inputs: [String], outputs: [String],
@@ -206,26 +193,22 @@ struct ONNXGraphBuilder {
         graph.nodes.append(.init(opType: opType, name: name ?? outputs[0], inputs: inputs, outputs: outputs, attributes: attributes))
     }
 
-    /// A float initializer in the export precision, little-endian.
-    private mutating func addFloats(_ name: String, dims: [Int], _ values: [Double]) {
-        let raw: [UInt8] = switch precision {
-        case .float32: values.map { Float($0).bitPattern.littleEndian }.withUnsafeBytes { Array($0) }
-        case .float64: values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Array($0) }
-        }
-        graph.initializers.append(.init(name: name, dataType: elementType, dims: dims, rawData: raw))
+    /// A float initializer in the export precision, produced when the model is written.
+    private mutating func addFloats(_ name: String, dims: [Int], _ data: ONNXWeightData) {
+        graph.initializers.append(.init(name: name, dataType: elementType, dims: dims, rawData: .deferred(data.deferredBytes)))
     }
 
     @discardableResult
     private mutating func addInt64(name: String, _ values: [Int64]) -> String {
         let raw = values.map(\.littleEndian).withUnsafeBytes { Array($0) }
-        graph.initializers.append(.init(name: name, dataType: .int64, dims: [values.count], rawData: raw))
+        graph.initializers.append(.init(name: name, dataType: .int64, dims: [values.count], rawData: .bytes(raw)))
         return name
     }
 
     @discardableResult
     private mutating func addInt32(name: String, _ values: [Int32]) -> String {
         let raw = values.map(\.littleEndian).withUnsafeBytes { Array($0) }
-        graph.initializers.append(.init(name: name, dataType: .int32, dims: [values.count], rawData: raw))
+        graph.initializers.append(.init(name: name, dataType: .int32, dims: [values.count], rawData: .bytes(raw)))
         return name
     }
 }

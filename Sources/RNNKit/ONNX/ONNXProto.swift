@@ -22,7 +22,8 @@ enum ONNXProto {
         var graph: Graph
         var metadata: [(key: String, value: String)]
 
-        func encoded() -> [UInt8] {
+        /// The encoded message; the initializers' weights are deferred fields, produced when it is written.
+        func encoded() -> ProtobufWriter {
             var writer = ProtobufWriter()
             writer.appendInt(1, irVersion)  // ir_version
             writer.appendString(2, producerName)  // producer_name
@@ -37,7 +38,7 @@ enum ONNXProto {
                     $0.appendString(2, value)
                 }
             }
-            return writer.bytes
+            return writer
         }
     }
 
@@ -127,16 +128,25 @@ enum ONNXProto {
 
     /// `TensorProto` holding its elements as `raw_data`: fixed-width, little-endian, row-major.
     struct Tensor {
+        /// The `raw_data` bytes: in hand (small constants), or produced as the model is written (weights).
+        enum RawData {
+            case bytes([UInt8])
+            case deferred(ProtobufWriter.DeferredBytes)
+        }
+
         var name: String
         var dataType: DataType
         var dims: [Int]
-        var rawData: [UInt8]
+        var rawData: RawData
 
         func encode(into writer: inout ProtobufWriter) {
             for dim in dims { writer.appendInt(1, Int64(dim)) }  // dims
             writer.appendInt(2, dataType.rawValue)  // data_type
             writer.appendString(8, name)  // name
-            writer.appendBytes(9, rawData)  // raw_data
+            switch rawData {  // raw_data
+            case .bytes(let bytes): writer.appendBytes(9, bytes)
+            case .deferred(let bytes): writer.appendBytes(9, bytes)
+            }
         }
     }
 

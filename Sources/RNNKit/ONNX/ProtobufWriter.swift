@@ -1,4 +1,4 @@
-/// Appends protocol-buffer fields to a byte array: the wire format of
+/// Appends protocol-buffer fields to a message: the wire format of
 /// https://protobuf.dev/programming-guides/encoding/ (varints, length-delimited fields, fixed32/fixed64).
 ///
 /// Written by hand because an ONNX file is one protobuf message and no protobuf package is available to
@@ -6,6 +6,11 @@
 /// add a generator step and a runtime for the five field encodings below). We only ever *write* ONNX, and
 /// only the handful of messages an RNN graph needs (`ONNXProto`), so the encoder is small and reading —
 /// where a hand-written parser would need hardening — is left to onnx and ONNX Runtime.
+///
+/// A message is a list of segments: encoded bytes, and deferred fields (`DeferredBytes`) whose length is known
+/// but whose bytes are produced only when the message is written. An embedded message's length prefix needs
+/// only the lengths, so a model's weights are never held encoded in memory: `write(to:)` produces them in
+/// pieces of `pieceSize` bytes, straight into the file.
 struct ProtobufWriter {
     /// The wire types of the protobuf encoding (the low three bits of every field's tag).
     enum WireType: UInt64 {
@@ -15,18 +20,75 @@ struct ProtobufWriter {
         case fixed32 = 5
     }
 
-    /// The message's bytes so far.
-    private(set) var bytes: [UInt8] = []
+    /// The contents of a `bytes` field, produced when the message is written rather than when it is built.
+    struct DeferredBytes {
+        /// The field's length in bytes.
+        let count: Int
+        /// Writes bytes `offset ..< offset + buffer.count` of the field into `buffer`. It is called front to back
+        /// with pieces of `ProtobufWriter.pieceSize` bytes (the last one ending the field), so every offset is a
+        /// multiple of 8, as is every piece's length but the last's, and `buffer` starts 16-byte aligned.
+        let fill: (_ offset: Int, _ buffer: UnsafeMutableRawBufferPointer) -> Void
+    }
+
+    /// One part of an encoded message, in the message's order.
+    enum Segment {
+        case bytes([UInt8])
+        case deferred(DeferredBytes)
+    }
+
+    /// The largest piece of a deferred field `write(to:)` produces at once: what writing adds to memory.
+    static let pieceSize = 1 << 20
+
+    /// The segments before `tail`.
+    private(set) var segments: [Segment] = []
+    /// The encoded bytes after the last deferred field.
+    private var tail: [UInt8] = []
+    /// The length of `segments`.
+    private var segmentsCount = 0
+
+    /// The message's length in bytes, deferred fields included.
+    var count: Int { segmentsCount + tail.count }
+
+    /// The whole message in memory, deferred fields produced.
+    var bytes: [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        write { result.append(contentsOf: $0) }
+        return result
+    }
+
+    /// Hands the message to `emit` front to back: encoded bytes as they are, deferred fields in pieces of at
+    /// most `pieceSize` bytes, all through one buffer of that size.
+    func write(to emit: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        let largest = segments.reduce(0) { if case .deferred(let field) = $1 { max($0, field.count) } else { $0 } }
+        let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: min(largest, Self.pieceSize), alignment: 16)
+        defer { piece.deallocate() }
+        for segment in segments {
+            switch segment {
+            case .bytes(let bytes):
+                try bytes.withUnsafeBytes(emit)
+            case .deferred(let field):
+                var offset = 0
+                while offset < field.count {
+                    let part = UnsafeMutableRawBufferPointer(rebasing: piece[..<min(Self.pieceSize, field.count - offset)])
+                    field.fill(offset, part)
+                    try emit(UnsafeRawBufferPointer(part))
+                    offset += part.count
+                }
+            }
+        }
+        try tail.withUnsafeBytes(emit)
+    }
 
     /// Appends `value` as a base-128 varint: seven bits a byte, least significant group first, high bit set on
     /// every byte but the last.
     mutating func appendVarint(_ value: UInt64) {
         var rest = value
         while rest >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            tail.append(UInt8(truncatingIfNeeded: rest) | 0x80)
             rest >>= 7
         }
-        bytes.append(UInt8(rest))
+        tail.append(UInt8(rest))
     }
 
     /// Appends a field's tag: its number shifted left by three, or-ed with the wire type.
@@ -57,7 +119,14 @@ struct ProtobufWriter {
     mutating func appendBytes(_ field: Int, _ value: some Collection<UInt8>) {
         appendTag(field, .lengthDelimited)
         appendVarint(UInt64(value.count))
-        bytes.append(contentsOf: value)
+        tail.append(contentsOf: value)
+    }
+
+    /// A `bytes` field whose contents `value` produces when the message is written.
+    mutating func appendBytes(_ field: Int, _ value: DeferredBytes) {
+        appendTag(field, .lengthDelimited)
+        appendVarint(UInt64(value.count))
+        appendSegment(.deferred(value))
     }
 
     /// A `string` field: its UTF-8 bytes, length-delimited.
@@ -65,14 +134,30 @@ struct ProtobufWriter {
         appendBytes(field, Array(value.utf8))
     }
 
-    /// An embedded message field: `body` writes the message, which is then length-delimited.
+    /// An embedded message field: `body` writes the message, which is then length-delimited. Only the encoded
+    /// bytes are copied into this message; deferred fields are carried over as they are.
     mutating func appendMessage(_ field: Int, _ body: (inout ProtobufWriter) -> Void) {
         var nested = ProtobufWriter()
         body(&nested)
-        appendBytes(field, nested.bytes)
+        appendTag(field, .lengthDelimited)
+        appendVarint(UInt64(nested.count))
+        for segment in nested.segments { appendSegment(segment) }
+        tail.append(contentsOf: nested.tail)
+    }
+
+    private mutating func appendSegment(_ segment: Segment) {
+        switch segment {
+        case .bytes(let bytes):
+            tail.append(contentsOf: bytes)
+        case .deferred(let field):
+            if !tail.isEmpty { segments.append(.bytes(tail)) }
+            segments.append(segment)
+            segmentsCount += tail.count + field.count
+            tail = []
+        }
     }
 
     private mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: value.littleEndian) { tail.append(contentsOf: $0) }
     }
 }
