@@ -82,10 +82,6 @@ public struct Convert: ParsableCommand {
         progress.step("reading \(model)")
         let source = try CommandSupport.read(model)
         let rnn = try CommandSupport.model(source, from: model, options: options.loadOptions)
-        var written = rnn.stateDict(keepPrefix: !stripPrefix)
-        if let dtype {
-            for (name, tensor) in written.tensors { written.tensors[name] = try tensor.converted(to: dtype) }
-        }
         progress.step("writing \(out)")
         // validate() made sure that -o names a format or --to gives one; destination() uses --to's extension.
         guard let format = to ?? OutputFormat(path: out) else { throw CommandFailure("\(out): no output format") }
@@ -106,6 +102,11 @@ public struct Convert: ParsableCommand {
             }
             writtenSummary = "ONNX, opset \(RNN.onnxOpsetVersion), \((precision ?? rnn.precision).rawValue)"
         } else {
+            // Converted here, not before: the ONNX writer converts its weights piece by piece as it writes them.
+            var written = rnn.stateDict(keepPrefix: !stripPrefix)
+            if let dtype {
+                for (name, tensor) in written.tensors { written.tensors[name] = try tensor.converted(to: dtype) }
+            }
             try format.tensorFormat!.write(written, to: url, options: WriteOptions(compress: compress, replaceExisting: force))
             let dtypeText = dtype.map { "\(rnn.dtype) → \($0)" } ?? "\(rnn.dtype)"
             writtenSummary = "\(format.tensorFormat!.name), \(written.tensors.count) tensors, \(dtypeText)"
