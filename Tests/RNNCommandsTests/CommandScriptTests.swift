@@ -75,7 +75,7 @@ struct VerifyTests {
 /// A write that fails half-way (here: the file-size limit, as a full disk would) leaves no partial file and the
 /// old destination untouched.
 struct FailedWriteTests {
-    @Test(arguments: ["out.npz", "out.h5", "out.safetensors"])
+    @Test(arguments: ["out.npz", "out.h5", "out.safetensors", "out.onnx"])
     func fullDiskHalfwayKeepsTheOldFileAndLeavesNoTemporary(_ name: String) throws {
         let temporary = try TemporaryFolder()
         defer { temporary.remove() }

@@ -102,28 +102,6 @@ struct ONNXExportMemoryTests {
                 "rnn-convert ended with \(process.terminationStatus)", sourceLocation: sourceLocation)
     }
 
-    @Test func onnxWriteFailingHalfwayKeepsTheOldFileAndLeavesNoTemporary() throws {
-        let temporary = try TemporaryFolder()
-        defer { temporary.remove() }
-        let out = temporary.file("out.onnx")
-        try Data("old contents".utf8).write(to: out)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        // ulimit -f counts 1024-byte blocks: 64 KiB is far less than the 1.1 MB model.
-        process.arguments = ["-c", "ulimit -f 64; exec \"$0\" \"$@\"", try Repository.executable("rnn-convert").path,
-                             Repository.fixture("torch/wide_hidden_f32/model.npz").path, "-o", out.path, "--force"]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit && process.terminationStatus == 2, "\(text)")
-        #expect(text.hasPrefix("error: \(out.path): "), "\(text)")
-        #expect(try Data(contentsOf: out) == Data("old contents".utf8))
-        #expect(try temporary.contents() == ["out.onnx"])
-    }
-
     @Test func onnxWriteErrorNamesTheOutputAsGiven() throws {
         let temporary = try TemporaryFolder()
         defer { temporary.remove() }
