@@ -19,7 +19,7 @@ What it does:
          side's start-up (`rnn-inspect --help`, `python -c "import numpy, h5py"`) reported separately.
      Medians are printed.
   4. Peak memory (max RSS from /usr/bin/time -v) of a conversion: ours reading NPZ and writing HDF5 through
-     `TensorFile` (the timing program's `convert` mode), and `rnn-convert` of stored NPZ → HDF5 and HDF5 → NPZ
+     `TensorFile` (the timing program's `convert` mode), and `rnn-convert` of stored NPZ → HDF5, safetensors and ONNX and HDF5 → NPZ
      (HDF5 read in the worker, as the commands do), against the model's bytes.
 Prints markdown tables. The machine has 2 cores shared with other work: expect noise, compare medians.
 """
@@ -132,12 +132,15 @@ def build(scratch, skip):
     with open(source, "w") as f:
         f.write(LOADTIME)
     objects = []
-    for module in ["TensorIO", "OrderedCollections", "InternalCollectionsUtilities"]:
+    for module in ["TensorIO", "CPlatform", "OrderedCollections", "InternalCollectionsUtilities"]:
         folder = os.path.join(release, module + ".build")
         objects += [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.endswith(".o")]
     command = ["swiftc", "-O", source, "-o", program, "-I", os.path.join(release, "Modules")]
     for shim in ["CHDF5", "CZlib", "CLibDeflate"]:
         command += ["-Xcc", f"-fmodule-map-file={REPO}/Sources/{shim}/module.modulemap"]
+    # CPlatform is a C target: SwiftPM wrote its module map into the build folder.
+    command += ["-Xcc", f"-fmodule-map-file={release}/CPlatform.build/module.modulemap",
+                "-Xcc", f"-I{REPO}/Sources/CPlatform/include"]
     for include in pkg_config("--cflags-only-I", "hdf5"):
         command += ["-Xcc", include]
     command += objects + pkg_config("--libs", "hdf5", "zlib", "libdeflate")
@@ -224,6 +227,7 @@ def main():
     print("| conversion | peak RSS | × model bytes |")
     print("| --- | ---: | ---: |")
     h5_out, npz_out = os.path.join(args.data, "converted.h5"), os.path.join(args.data, "converted.npz")
+    st_out, onnx_out = os.path.join(args.data, "converted.safetensors"), os.path.join(args.data, "converted.onnx")
     convert = os.path.join(release, "rnn-convert")
     for label, command, out in [
         ("TensorFile: stored.npz → .h5", [program, "convert", paths["stored"], h5_out], h5_out),
@@ -231,6 +235,8 @@ def main():
         ("TensorFile: model.h5 → .npz", [program, "convert", paths["hdf5"], npz_out], npz_out),
         ("rnn-convert stored.npz -o converted.h5", [convert, paths["stored"], "-o", h5_out, "--force"], h5_out),
         ("rnn-convert model.h5 -o converted.npz", [convert, paths["hdf5"], "-o", npz_out, "--force"], npz_out),
+        ("rnn-convert stored.npz -o converted.safetensors", [convert, paths["stored"], "-o", st_out, "--force"], st_out),
+        ("rnn-convert stored.npz -o converted.onnx", [convert, paths["stored"], "-o", onnx_out, "--force"], onnx_out),
     ]:
         if os.path.exists(out):
             os.remove(out)
