@@ -15,8 +15,11 @@ final class InputFile {
     /// The open descriptor (handed to the HDF5 worker as its input).
     let descriptor: Int32
 
-    /// A path that opens this very file again: `/proc/self/fd/N` (for libraries that open files by name).
-    var descriptorPath: String { "/proc/self/fd/\(descriptor)" }
+    /// A path that opens this very file again, `/proc/self/fd/N`, for libraries that open files by name; the
+    /// path itself where /proc is not mounted.
+    var descriptorPath: String {
+        access("/proc/self/fd", X_OK) == 0 ? "/proc/self/fd/\(descriptor)" : path
+    }
 
     /// Opens `path` (kept as bytes: see `FileSystemPath`). Anything but a regular file (a FIFO, a device, a
     /// folder) is refused before a byte is read: the open is non-blocking, so a FIFO with no writer cannot hang it.
