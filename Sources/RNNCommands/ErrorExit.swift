@@ -16,11 +16,7 @@ public enum CommandRunner {
         for interruption in [SIGINT, SIGTERM] {
             signal(interruption, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: interruption, queue: .global())
-            source.setEventHandler {
-                HDF5Isolation.stopWorkers()
-                PendingTemporaryFiles.removeAll()
-                exit(128 + interruption)
-            }
+            source.setEventHandler { endInterrupted(by: interruption) }
             source.resume()
             sources.append(source)
         }
@@ -31,12 +27,8 @@ public enum CommandRunner {
             try parsed.run()
             finish(0)
         } catch let error as TensorFileError {
-            if case .interrupted(let signal) = error.problem {
-                // The same Ctrl-C reached this process; end as its handler would, whichever comes first.
-                HDF5Isolation.stopWorkers()
-                PendingTemporaryFiles.removeAll()
-                finish(128 + signal)
-            }
+            // The same Ctrl-C reached this process; end as its handler does, whichever comes first.
+            if case .interrupted(let signal) = error.problem { endInterrupted(by: signal) }
             if case .alreadyExists = error.problem {
                 report("\(error.path): already exists (use --force to replace it)")
             } else {
@@ -51,6 +43,14 @@ public enum CommandRunner {
             command.exit(withError: error)
         }
     }
+}
+
+/// Ends the process after SIGINT or SIGTERM: stops the HDF5 workers, removes the temporary file being written
+/// (any old destination stays as it was) and exits with 128 + the signal's number, as a shell reports it.
+private func endInterrupted(by signal: Int32) -> Never {
+    HDF5Isolation.stopWorkers()
+    PendingTemporaryFiles.removeAll()
+    finish(128 + signal)
 }
 
 /// Prints `message` as the one line `error: …` on stderr, after ending a progress line; its control

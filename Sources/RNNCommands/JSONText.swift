@@ -15,7 +15,7 @@ enum JSONText {
         var result = ""
         for scalar in text.unicodeScalars {
             guard DisplayText.needsEscape(scalar) else { result.unicodeScalars.append(scalar); continue }
-            for unit in String(scalar).utf16 { result += "\\u" + String(repeating: "0", count: 4 - String(unit, radix: 16).count) + String(unit, radix: 16) }
+            for unit in String(scalar).utf16 { result += "\\u" + DisplayText.hex(UInt32(unit), digits: 4) }
         }
         return result
     }

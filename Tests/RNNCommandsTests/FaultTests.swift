@@ -53,13 +53,10 @@ struct FaultTests {
 
     // MARK: Ctrl-C and kill during an isolated HDF5 read
 
-    /// A gzip-chunked HDF5 file that takes the worker a noticeable time to read (~0.3 s of CPU).
+    /// A gzip-chunked HDF5 file that takes the worker a noticeable time to read (`writeSlowHDF5`).
     static func slowHDF5(in folder: TemporaryFolder) throws -> String {
-        var generator = SplitMix64(seed: 11)
-        let values = (0..<16_000_000).map { _ in Float(generator.next() >> 40) / Float(1 << 24) }
         let url = folder.file("slow.h5")
-        try HDF5Format.write(StateDict(tensors: ["w": try Tensor(shape: [4000, 4000], elements: values)]), to: url,
-                             options: WriteOptions(compress: true))
+        try writeSlowHDF5(to: url, seed: 11)
         return url.path
     }
 

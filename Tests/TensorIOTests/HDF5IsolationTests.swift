@@ -158,10 +158,7 @@ struct HDF5IsolationTests {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let url = folder.file("big-gzip.h5")
-        var generator = SplitMix64(seed: 7)
-        let values = (0..<16_000_000).map { _ in Float(generator.next() >> 40) / Float(1 << 24) }
-        let dict = StateDict(tensors: ["w": try Tensor(shape: [4000, 4000], elements: values)])
-        try HDF5Format.write(dict, to: url, options: WriteOptions(compress: true))
+        let dict = try writeSlowHDF5(to: url, seed: 7)
         let limit = 1.0
         let outcomes = Mutex<[(seconds: Double, matches: Bool)]>([])
         onSeparateThreads(8) { _ in

@@ -65,3 +65,14 @@ public func onSeparateThreads(_ count: Int, _ body: @escaping @Sendable (Int) ->
     }
     group.wait()
 }
+
+/// Writes a 64 MB gzip-chunked HDF5 file of random float32 values (one dataset "w", [4000, 4000]) to `url`, which
+/// takes an HDF5 worker a noticeable time to read (~0.3 s of CPU here); returns what it holds.
+@discardableResult
+public func writeSlowHDF5(to url: URL, seed: UInt64) throws -> StateDict {
+    var generator = SplitMix64(seed: seed)
+    let values = (0..<16_000_000).map { _ in Float(generator.next() >> 40) / Float(1 << 24) }
+    let dict = StateDict(tensors: ["w": try Tensor(shape: [4000, 4000], elements: values)])
+    try HDF5Format.write(dict, to: url, options: WriteOptions(compress: true))
+    return dict
+}

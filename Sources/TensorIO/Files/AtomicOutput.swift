@@ -137,7 +137,8 @@ package enum AtomicOutput {
                 throw TensorFileError(path: path, problem: .io(systemMessage("cannot move the new file into place")))
             }
             // The rename is durable once the folder is flushed.
-            let folderDescriptor = FileSystemPath.withCString(folder(of: target).isEmpty ? "." : folder(of: target)) {
+            let folder = folder(of: target)
+            let folderDescriptor = FileSystemPath.withCString(folder.isEmpty ? "." : folder) {
                 open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             }
             if folderDescriptor >= 0 { fsync(folderDescriptor); close(folderDescriptor) }

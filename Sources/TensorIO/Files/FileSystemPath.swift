@@ -108,7 +108,8 @@ public enum DisplayText {
         }
     }
 
-    private static func hex(_ value: UInt32, digits: Int) -> String {
+    /// `value` in lowercase hexadecimal, zero-padded to at least `digits` digits.
+    package static func hex(_ value: UInt32, digits: Int) -> String {
         let text = String(value, radix: 16)
         return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
