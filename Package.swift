@@ -36,7 +36,8 @@ let package = Package(
             pkgConfig: "libdeflate",
             providers: [.apt(["libdeflate-dev"])]
         ),
-        // OpenBLAS (Debian: libopenblas-dev), found through pkg-config: the GEMM of the forward pass's input projection.
+        // OpenBLAS (Debian: libopenblas-dev), for the tests only: they play a host app that uses OpenBLAS and check that
+        // the library leaves its settings alone (the forward pass computes with its own kernels, RNNKit links no BLAS).
         .systemLibrary(
             name: "COpenBLAS",
             pkgConfig: "openblas",
@@ -57,7 +58,7 @@ let package = Package(
         .target(
             name: "RNNKit",
             dependencies: [
-                "TensorIO", "COpenBLAS", "CRecurrentKernels",
+                "TensorIO", "CRecurrentKernels",
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ]
         ),
@@ -90,9 +91,11 @@ let package = Package(
             // rnn-inspect serves as the HDF5 worker of the isolation tests (every command is its own worker).
             dependencies: ["TensorIO", "TestSupport", "rnn-inspect"]
         ),
+        // Counts the calling thread's heap allocations, for the test that a stream's step allocates nothing.
+        .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(
             name: "RNNKitTests",
-            dependencies: ["RNNKit", "TestSupport"]
+            dependencies: ["RNNKit", "TestSupport", "COpenBLAS", "CAllocationCounter"]
         ),
         .testTarget(
             name: "RNNCommandsTests",

@@ -33,28 +33,28 @@ const char *rk_instruction_set(void) {
     }
 }
 
-void rk_sequence_run_f32(const rk_sequence_f32 *sequence, int thread, int threads, rk_schedule *schedule, int kernels) {
+void rk_sequence_run_f32(const rk_sequence_f32 *sequence, int member, rk_schedule *schedule, int kernels) {
 #if defined(__x86_64__)
     switch (rk_choose(kernels)) {
-    case RK_KERNELS_AVX512: rk_sequence_run_f32_avx512(sequence, thread, threads, schedule); return;
-    case RK_KERNELS_AVX2: rk_sequence_run_f32_avx2(sequence, thread, threads, schedule); return;
+    case RK_KERNELS_AVX512: rk_sequence_run_f32_avx512(sequence, member, schedule); return;
+    case RK_KERNELS_AVX2: rk_sequence_run_f32_avx2(sequence, member, schedule); return;
     }
 #else
     (void)kernels;
 #endif
-    rk_sequence_run_f32_generic(sequence, thread, threads, schedule);
+    rk_sequence_run_f32_generic(sequence, member, schedule);
 }
 
-void rk_sequence_run_f64(const rk_sequence_f64 *sequence, int thread, int threads, rk_schedule *schedule, int kernels) {
+void rk_sequence_run_f64(const rk_sequence_f64 *sequence, int member, rk_schedule *schedule, int kernels) {
 #if defined(__x86_64__)
     switch (rk_choose(kernels)) {
-    case RK_KERNELS_AVX512: rk_sequence_run_f64_avx512(sequence, thread, threads, schedule); return;
-    case RK_KERNELS_AVX2: rk_sequence_run_f64_avx2(sequence, thread, threads, schedule); return;
+    case RK_KERNELS_AVX512: rk_sequence_run_f64_avx512(sequence, member, schedule); return;
+    case RK_KERNELS_AVX2: rk_sequence_run_f64_avx2(sequence, member, schedule); return;
     }
 #else
     (void)kernels;
 #endif
-    rk_sequence_run_f64_generic(sequence, thread, threads, schedule);
+    rk_sequence_run_f64_generic(sequence, member, schedule);
 }
 
 #if defined(__x86_64__)

@@ -281,61 +281,70 @@ static void RK_FN(rk_group)(const RK_ARGS *x, int batch, int start, int nb, int 
     }
 }
 
-/// The work items of a phase: groups of `wide` blocks (single blocks at the end of each part). With two threads
-/// (`halves`), the blocks are cut in two halves at a multiple of `wide` where possible; alone, one part has them all.
-static void RK_FN(rk_items)(int gates, int batch, int blocks, int halves, int half, int *wide, int *first, int *span,
+/// The work items of part `part` of `parts` of a phase: groups of `wide` blocks (single blocks at the end of each
+/// part). The blocks are cut into parts at multiples of `wide` where possible; some parts may be empty.
+static void RK_FN(rk_items)(int gates, int batch, int blocks, int parts, int part, int *wide, int *first, int *span,
                             int *full, int *count) {
     *wide = RK_FN(rk_blocks_per_tile)(gates, RK_FN(rk_rows_per_tile)(batch));
-    int middle = blocks;
-    if (halves) {
-        middle = (blocks / 2 + *wide - 1) / *wide * *wide;
-        if (middle >= blocks) middle = (blocks + 1) / 2;
+    int lower = 0, upper = blocks;
+    if (parts > 1) {
+        const int groups = (blocks + *wide - 1) / *wide;
+        if (groups >= parts) {  // whole groups per part
+            lower = (int)((long)groups * part / parts) * *wide;
+            upper = (int)((long)groups * (part + 1) / parts) * *wide;
+        } else {  // fewer groups than parts: single blocks
+            lower = (int)((long)blocks * part / parts);
+            upper = (int)((long)blocks * (part + 1) / parts);
+        }
+        if (lower > blocks) lower = blocks;
+        if (upper > blocks) upper = blocks;
     }
-    *first = half == 0 ? 0 : middle;
-    *span = half == 0 ? middle : blocks - middle;
+    *first = lower;
+    *span = upper - lower;
     *full = *span / *wide;
     *count = *full + (*span - *full * *wide);
 }
 
-/// How many pieces a half of `count` groups is cut into (see rk_phase): a few, more when each would hold more than
-/// RK_PIECE_WORK multiply-adds (so that the thread that finishes first waits little for the other's last piece).
+/// How many pieces a part of `count` groups is cut into (see rk_phase): a few, more when each would hold more than
+/// RK_PIECE_WORK multiply-adds (so that the thread that finishes first waits little for another's last piece).
 static int RK_FN(rk_pieces)(int count, long work) {
     long pieces = work / RK_PIECE_WORK;
     if (pieces < RK_PIECES) pieces = RK_PIECES;
     return pieces < count ? (int)pieces : count;
 }
 
-/// The pieces of a phase shared by two threads, both halves.
-static int RK_FN(rk_item_count)(const RK_ARGS *x, int batch, int blocks) {
+/// The pieces of a phase shared by `parts` parts, all parts.
+static int RK_FN(rk_item_count)(const RK_ARGS *x, int batch, int blocks, int parts) {
     int total = 0;
-    for (int half = 0; half < 2; half++) {
+    for (int part = 0; part < parts; part++) {
         int wide, first, span, full, count;
-        RK_FN(rk_items)(x->gates, batch, blocks, 1, half, &wide, &first, &span, &full, &count);
+        RK_FN(rk_items)(x->gates, batch, blocks, parts, part, &wide, &first, &span, &full, &count);
         total += RK_FN(rk_pieces)(count, (long)batch * x->columns * x->gates * span * RK_VW);
     }
     return total;
 }
 
-/// A phase (one step's cell update, or its projection). Each half of the blocks is cut into pieces (rk_pieces);
-/// thread t takes the pieces of half t first (its weights stay in its cache from step to step),
-/// then helps with the other half: when the other thread is late (the machine is shared), nobody waits for it
-/// beyond the piece it is working on. Few, large pieces: every claim that crosses cores costs ~0.5 µs here.
-static void RK_FN(rk_phase)(const RK_ARGS *x, int batch, int blocks, rk_schedule *schedule, int phase, int thread,
-                            int threads) {
+/// A phase (one step's cell update, or its projection). Alone, one part has every block. Shared, each part of the
+/// blocks is cut into pieces (rk_pieces); member m takes the pieces of part m mod parts first (its weights stay in
+/// its cache from step to step), then helps with the next parts in turn: when another thread is late (the machine
+/// is shared), nobody waits for it beyond the piece it is working on. Few, large pieces: every claim that crosses
+/// cores costs ~0.5 µs.
+static void RK_FN(rk_phase)(const RK_ARGS *x, int batch, int blocks, rk_schedule *schedule, int phase, int member) {
     const int tallest = RK_FN(rk_rows_per_tile)(batch);
-    for (int pass = 0; pass < (schedule ? 2 : 1); pass++) {
-        const int half = threads == 1 ? pass : (pass == 0 ? thread : 1 - thread);
+    const int parts = schedule ? rk_schedule_parts(schedule) : 1;
+    for (int pass = 0; pass < parts; pass++) {
+        const int part = (member + pass) % parts;
         int wide, first, span, full, count;
-        RK_FN(rk_items)(x->gates, batch, blocks, schedule != 0, half, &wide, &first, &span, &full, &count);
+        RK_FN(rk_items)(x->gates, batch, blocks, parts, part, &wide, &first, &span, &full, &count);
         const int pieces = schedule ? RK_FN(rk_pieces)(count, (long)batch * x->columns * x->gates * span * RK_VW) : 1;
         for (int piece = 0;; piece++) {
-            if (schedule) piece = rk_schedule_claim(schedule, phase, half);
+            if (schedule) piece = rk_schedule_claim(schedule, phase, part);
             if (piece >= pieces) break;
             for (int i = piece * count / pieces; i < (piece + 1) * count / pieces; i++) {
                 const int start = i < full ? first + i * wide : first + full * wide + (i - full);
                 RK_FN(rk_group)(x, batch, start, i < full ? wide : 1, tallest);
             }
-            if (schedule) rk_schedule_finish(schedule, phase, thread);
+            if (schedule) rk_schedule_finish(schedule, phase);
         }
     }
 }
@@ -367,13 +376,13 @@ void RK_CAT(RK_CAT(rk_project_, RK_SFX), RK_CAT(_, RK_ISA))(const RK_T *x, long 
     }
 }
 
-void RK_CAT(RK_CAT(rk_sequence_run_, RK_SFX), RK_CAT(_, RK_ISA))(const RK_SEQUENCE *s, int thread, int threads,
+void RK_CAT(RK_CAT(rk_sequence_run_, RK_SFX), RK_CAT(_, RK_ISA))(const RK_SEQUENCE *s, int member,
                                                                   rk_schedule *schedule) {
     const int G = s->mode == RK_MODE_LSTM ? 4 : s->mode == RK_MODE_GRU ? 3 : 1;
     const int H = s->hidden_size, S = s->state_size, P = s->proj_size, B = s->batch;
     const int hidden_blocks = (H + RK_VW - 1) / RK_VW, proj_blocks = (P + RK_VW - 1) / RK_VW;
     const long padded = (long)hidden_blocks * RK_VW;
-    if (threads == 1) schedule = 0;
+    const int parts = schedule ? rk_schedule_parts(schedule) : 1;
 
     RK_ARGS cell = {0}, projection = {0};
     cell.mode = s->mode;
@@ -414,8 +423,8 @@ void RK_CAT(RK_CAT(rk_sequence_run_, RK_SFX), RK_CAT(_, RK_ISA))(const RK_SEQUEN
         cell.copy_inactive = 1;
     }
     // Phases in order; a phase starts when every item of the one before it is done.
-    const int cell_items = RK_FN(rk_item_count)(&cell, B, hidden_blocks);
-    const int projection_items = P > 0 ? RK_FN(rk_item_count)(&projection, B, proj_blocks) : 0;
+    const int cell_items = RK_FN(rk_item_count)(&cell, B, hidden_blocks, parts);
+    const int projection_items = P > 0 ? RK_FN(rk_item_count)(&projection, B, proj_blocks, parts) : 0;
     const int per_step = P > 0 ? 2 : 1;
     const int last = s->first_step + s->step_count;
     RK_T *current = s->first_step % 2 == 0 ? s->h_a : s->h_b, *next = s->first_step % 2 == 0 ? s->h_b : s->h_a;
@@ -432,25 +441,27 @@ void RK_CAT(RK_CAT(rk_sequence_run_, RK_SFX), RK_CAT(_, RK_ISA))(const RK_SEQUEN
             cell.out = out;
         }
         if (schedule && phase > 0) rk_schedule_wait(schedule, phase - 1, P > 0 ? projection_items : cell_items);
-        RK_FN(rk_phase)(&cell, B, hidden_blocks, schedule, phase, thread, threads);
+        RK_FN(rk_phase)(&cell, B, hidden_blocks, schedule, phase, member);
         if (P > 0) {
             projection.t = t;
             projection.hprev = current;
             projection.dst = next;
             projection.out = out;
             if (schedule) rk_schedule_wait(schedule, phase, cell_items);
-            RK_FN(rk_phase)(&projection, B, proj_blocks, schedule, phase + 1, thread, threads);
+            RK_FN(rk_phase)(&projection, B, proj_blocks, schedule, phase + 1, member);
         }
         RK_T *swap = current;
         current = next;
         next = swap;
     }
-    // Every thread returns once all of the range's work is done (whoever did it); thread 0 then writes the final
+    // Every member returns once all of the range's work is done (whoever did it); member 0 then writes the final
     // states.
     if (schedule) rk_schedule_wait(schedule, last * per_step - 1, P > 0 ? projection_items : cell_items);
-    if (last < s->steps || thread != 0) return;
-    for (long i = 0; i < (long)B * S; i++) s->h_n[i] = current[i];
-    if (s->mode == RK_MODE_LSTM) {
+    if (last < s->steps || member != 0) return;
+    if (s->h_n) {
+        for (long i = 0; i < (long)B * S; i++) s->h_n[i] = current[i];
+    }
+    if (s->mode == RK_MODE_LSTM && s->c_n) {
         for (int b = 0; b < B; b++) {
             for (int u = 0; u < H; u++) s->c_n[(long)b * H + u] = s->c[(long)b * padded + u];
         }

@@ -4,8 +4,8 @@
 #include "recurrent_kernels.h"
 
 #define RK_DECLARE(isa)                                                                                       \
-    void rk_sequence_run_f32_##isa(const rk_sequence_f32 *, int, int, rk_schedule *);                        \
-    void rk_sequence_run_f64_##isa(const rk_sequence_f64 *, int, int, rk_schedule *);                        \
+    void rk_sequence_run_f32_##isa(const rk_sequence_f32 *, int, rk_schedule *);                        \
+    void rk_sequence_run_f64_##isa(const rk_sequence_f64 *, int, rk_schedule *);                        \
     void rk_project_f32_##isa(const float *, long, int, int, const float *, int, float *, long);             \
     void rk_project_f64_##isa(const double *, long, int, int, const double *, int, double *, long);
 

@@ -18,6 +18,10 @@ public struct Bench: ParsableCommand {
               rnn-bench --mode lstm --batch 24 --seq 100 --input 256 --hidden 320 --bidirectional
               rnn-bench --mode gru --batch 1 --seq 100 --input 64 --hidden 128 --json
               rnn-bench --model model.npz --inputs inputs.npz --runs 50
+              rnn-bench --mode lstm --batch 1 --input 64 --hidden 128 --stream --json
+
+            With --stream, times the stream API instead: each run makes --seq calls of RNNStream.step, one time
+            step each, on preallocated buffers, and the report gives the time per step (median over the runs).
             """)
 
     /// The module to build: PyTorch's mode names.
@@ -66,8 +70,11 @@ public struct Bench: ParsableCommand {
     @Option(help: "Untimed runs before timing.")
     var warmup = 3
 
-    @Option(help: "Threads for the forward pass: 1 or 2 (default: 2 on a machine with two cores or more).")
+    @Option(help: "Most threads for the forward pass, 1 or more (default: the machine's active cores).")
     var threads: Int?
+
+    @Flag(help: "Time one-step calls through the stream API (RNNStream.step) instead of whole sequences.")
+    var stream = false
 
     @Option(help: "Seed of the random weights and input.")
     var seed: UInt64 = 0
@@ -93,42 +100,34 @@ public struct Bench: ParsableCommand {
         guard projSize >= 0, projSize == 0 || (mode == .lstm && projSize < hidden) else {
             throw ValidationError("--proj-size must be 0, or below --hidden for an LSTM (got \(projSize))")
         }
-        if let threads, !(1...2).contains(threads) { throw ValidationError("--threads must be 1 or 2 (got \(threads))") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if stream, bidirectional { throw ValidationError("--stream needs a unidirectional model: a bidirectional one cannot stream") }
+        if stream, model != nil { throw ValidationError("--stream times a random model: leave out --model and --inputs") }
     }
 
     public func run() throws {
         let rnn: RNN
         let runInputs: RunInputs?
         var random: Tensor?
+        var generatorForStream = SplitMix64(seed: seed)
         if let model, let inputs {
             rnn = try CommandSupport.model(CommandSupport.read(model), from: model, options: RNNLoadOptions())
             runInputs = try RunInputs(path: inputs)
         } else {
             var generator = SplitMix64(seed: seed)
             rnn = try RNN(stateDict: randomStateDict(&generator))
+            generatorForStream = generator
             let shape = batchFirst ? [batch, seq, input] : [seq, batch, input]
             random = try tensor(shape: shape, bound: 1, &generator)
             runInputs = nil
         }
-        let forward = { () throws -> RNNOutput in
-            if let runInputs {
-                return try rnn.forward(runInputs.input, h0: runInputs.h0, c0: runInputs.c0, lengths: runInputs.lengths, threads: threads)
-            }
-            return try rnn.forward(random!, threads: threads)
-        }
-        for _ in 0..<warmup { _ = try forward() }
-        var times: [Double] = []
-        for _ in 0..<runs {
-            let start = DispatchTime.now().uptimeNanoseconds
-            _ = try forward()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        }
-        times.sort()
-        let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+        let times = try (stream ? timeSteps(rnn, &generatorForStream) : timeForward(rnn, runInputs, random)).sorted()
+        let median = Self.median(times)
         let c = rnn.configuration
         let shape = runInputs?.input.shape ?? random!.shape
-        let usedThreads = threads ?? min(ProcessInfo.processInfo.activeProcessorCount, 2)
+        let usedThreads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let medianText = String(format: "%.4f", median), minText = String(format: "%.4f", times[0])
+        let stepText = String(format: "%.3f", median * 1000 / Double(seq))
         let fields: [(String, String)] = [
             ("mode", quoted(model == nil ? mode.rawValue : c.mode == .rnn ? "rnn_\(c.nonlinearity)" : c.mode.rawValue)),
             ("model", model.map(quoted) ?? "null"),
@@ -139,18 +138,75 @@ public struct Bench: ParsableCommand {
             ("proj_size", "\(c.projSize)"), ("bidirectional", "\(c.bidirectional)"), ("batch_first", "\(c.batchFirst)"),
             ("dtype", quoted(rnn.precision.rawValue)),
             ("threads", "\(usedThreads)"),
-            ("instruction_set", quoted(RNN.kernelInstructionSet)), ("blas_core", quoted(RNN.blasCoreName)),
+            ("instruction_set", quoted(RNN.kernelInstructionSet)), ("stream", "\(stream)"),
             ("runs", "\(runs)"), ("warmup", "\(warmup)"),
             ("median_ms", medianText), ("min_ms", minText),
             ("mean_ms", String(format: "%.4f", times.reduce(0, +) / Double(times.count))),
             ("max_ms", String(format: "%.4f", times[times.count - 1])),
-        ]
+        ] + (stream ? [("us_per_step", stepText)] : [])
         if json {
             print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
         } else {
-            print("\(c) on \(shape), \(rnn.precision.rawValue), \(usedThreads) threads (\(RNN.kernelInstructionSet), OpenBLAS \(RNN.blasCoreName)): "
-                  + "median \(medianText) ms, min \(minText) ms over \(runs) runs")
+            let what = stream ? "streamed step by step" : "on \(shape)"
+            let perStep = stream ? " (\(stepText) µs a step)" : ""
+            print("\(c) \(what), \(rnn.precision.rawValue), at most \(usedThreads) threads (\(RNN.kernelInstructionSet)): "
+                  + "median \(medianText) ms\(perStep), min \(minText) ms over \(runs) runs")
         }
+    }
+
+    /// Milliseconds of each timed run of whole-sequence forward calls.
+    private func timeForward(_ rnn: RNN, _ runInputs: RunInputs?, _ random: Tensor?) throws -> [Double] {
+        let forward = { () throws -> RNNOutput in
+            if let runInputs {
+                return try runInputs.forward(rnn, threads: threads)
+            }
+            return try rnn.forward(random!, threads: threads)
+        }
+        for _ in 0..<warmup { _ = try forward() }
+        return try (0..<runs).map { _ in
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try forward()
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        }
+    }
+
+    /// Milliseconds of each timed run of `seq` one-step stream calls (each step's input from a different frame).
+    private func timeSteps(_ rnn: RNN, _ generator: inout SplitMix64) throws -> [Double] {
+        let stream = try rnn.makeStream(batch: batch, threads: threads)
+        let frames = 16
+        let count = stream.inputCount * frames
+        switch rnn.precision {
+        case .float32:
+            let inputs = (0..<count).map { _ in Float(generator.uniform(1)) }
+            var output = [Float](repeating: 0, count: stream.outputCount)
+            return try inputs.withUnsafeBufferPointer { inputs in
+                try output.withUnsafeMutableBufferPointer { output in
+                    try timeSteps(stream) { try stream.step(UnsafeBufferPointer(rebasing: inputs[$0 * stream.inputCount..<($0 + 1) * stream.inputCount]), into: output) }
+                }
+            }
+        case .float64:
+            let inputs = (0..<count).map { _ in generator.uniform(1) }
+            var output = [Double](repeating: 0, count: stream.outputCount)
+            return try inputs.withUnsafeBufferPointer { inputs in
+                try output.withUnsafeMutableBufferPointer { output in
+                    try timeSteps(stream) { try stream.step(UnsafeBufferPointer(rebasing: inputs[$0 * stream.inputCount..<($0 + 1) * stream.inputCount]), into: output) }
+                }
+            }
+        }
+    }
+
+    private func timeSteps(_ stream: RNNStream, _ step: (Int) throws -> Void) throws -> [Double] {
+        for index in 0..<warmup * seq { try step(index % 16) }
+        return try (0..<runs).map { _ in
+            let start = DispatchTime.now().uptimeNanoseconds
+            for index in 0..<seq { try step(index % 16) }
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        }
+    }
+
+    private static func median(_ times: [Double]) -> Double {
+        let times = times.sorted()
+        return times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
     }
 
     private func quoted(_ text: String) -> String {

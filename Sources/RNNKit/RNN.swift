@@ -26,6 +26,9 @@ public struct RNN: Sendable {
     /// The weights packed for the forward pass in the compute precision, on the first forward (see
     /// `LazyPackedWeights`): loading to convert or inspect keeps only `tensors`.
     let packedWeights: LazyPackedWeights
+    /// Threads for the forward pass, kept between calls and shared by the copies of this model (never by other
+    /// models: nothing of the forward pass is process-wide).
+    let teams = ThreadTeams()
 
     /// Loads the RNN in the file at `url` (any format `TensorFile` reads).
     public init(contentsOf url: URL, options: RNNLoadOptions = RNNLoadOptions()) throws {

@@ -25,15 +25,15 @@ struct ClientPackageTests {
         let build = try runShell(#"exec swift build --package-path "$0" --scratch-path "$1" 2>&1"#,
                                  client.path, Self.work.appending(path: "scratch").path)
         #expect(build.status == 0, "swift build of the client package failed:\n\(build.output.suffix(3000))")
-        let model = Repository.fixture("torch/seed_batch_first/model.npz").path
-        let result = try runShell(#"exec "$0" "$1""#, Self.work.appending(path: "scratch/debug/client").path, model)
+        // One float32 model of each mode (an LSTM with a projection too), 1–2 layers.
+        let models = ["l2_uni_tanh_h0_f32", "lstm_l1_uni_meta_f32", "lstm_l1_uni_proj_nobias_bf_f32", "gru_l2_uni_bf_f32"]
+            .map { Repository.fixture("torch/\($0)/model.npz").path }
+        let result = try runProcess(Self.work.appending(path: "scratch/debug/client"), models)
         #expect(result.status == 0, "\(result.error)")
-
-        // The same computation in this process: the client printed what the library computes.
-        let rnn = try RNN(contentsOf: URL(fileURLWithPath: model), options: RNNLoadOptions(batchFirst: true))
-        let output = try rnn.forward(try Tensor(shape: [8, 7, 3], elements: [Float](repeating: 0.5, count: 8 * 7 * 3)))
-        let first: Float = try output.output.floatValues()[0]
-        #expect(result.output == "\(rnn.configuration) [8, 7, 4] [1, 8, 4] \(first)\n")
+        // Each model streamed exactly as it runs whole (the client compares the bits itself).
+        let modes = try models.map { try RNN(contentsOf: URL(fileURLWithPath: $0)).configuration.mode }
+        #expect(result.output == modes.map { "\($0) streams the whole-sequence bits\n" }.joined())
+        #expect(modes.map(\.rawValue) == ["rnn", "lstm", "lstm", "gru"])
     }
 
     /// The README shows the client's Package.swift and main.swift exactly as they are built here.

@@ -86,6 +86,14 @@ struct ForwardCase: CustomTestStringConvertible, Sendable {
         return batch * state * gates * hidden + batch * hidden * proj
     }
 
+    /// The plan the forward pass makes for this case.
+    func plan(threads: Int, limits: ForwardPlan.Limits) -> ForwardPlan {
+        let c = RNNConfiguration(mode: mode, inputSize: input, hiddenSize: hidden, numLayers: layers, bidirectional: bidirectional,
+                                 bias: bias, nonlinearity: relu ? .relu : .tanh, batchFirst: batchFirst, projSize: proj)
+        return ForwardPlan(configuration: c, steps: steps, batch: unbatched ? 1 : batch, batchFirst: batchFirst && !unbatched,
+                           threads: threads, scalarBytes: dtype == .float64 ? 8 : 4, limits: limits)
+    }
+
     /// The model (PyTorch's names and shapes, values uniform in ±1/√H) and the inputs of this case.
     func make() throws -> (rnn: RNN, input: Tensor, h0: Tensor?, c0: Tensor?, lengths: [Int]?) {
         var random = SplitMix64(seed: seed)
@@ -118,7 +126,7 @@ struct ForwardCase: CustomTestStringConvertible, Sendable {
     }
 }
 
-/// The fast forward pass (packed weights, OpenBLAS, C kernels, two threads) against the plain reference.
+/// The fast forward pass (packed weights, C kernels, any thread count) against the plain reference.
 struct FastForwardTests {
     /// float64: the two differ only in summation order and fused multiply-adds, ~1e-16 per operation, so 1e-12
     /// relative (+1e-13 absolute near zero) leaves room for any sequence length here. float32 additionally uses a
@@ -144,19 +152,47 @@ struct FastForwardTests {
         }
     }
 
+    /// Limits that make the plan share even these small cases between threads, one way each: `spread` takes the
+    /// directions strategy with helping (bidirectional), the pipeline (several layers, time-major) or shared steps;
+    /// `shared` shares every step wherever it can; `unhelped` runs the directions without helping, and the
+    /// pipeline. Each also cuts the input projection into chunks of one step and pieces of one row.
+    static let limitVariants: [(name: String, limits: ForwardPlan.Limits)] = [
+        ("default", ForwardPlan.Limits()),
+        ("spread", ForwardPlan.Limits(sharedStep: 0, pipelineStep: .max, parallelWork: 0, projectionChunkBytes: 1,
+                                      projectionChunkRows: 1, projectionSplitRows: 1)),
+        ("shared", ForwardPlan.Limits(sharedStep: 0, pipelineStep: 0, parallelWork: 0, projectionChunkBytes: 1,
+                                      projectionChunkRows: 1, projectionSplitRows: 1)),
+        ("unhelped", ForwardPlan.Limits(sharedStep: .max, pipelineStep: .max, parallelWork: 0)),
+    ]
+
+    /// Any thread count gives the bits of one thread, whichever strategy the plan takes (1, 2, 3, 4 and 8 threads
+    /// on two cores: the extra threads wait for a core, in every place a wait can happen).
     @Test(arguments: ForwardCase.all)
     func resultsDoNotDependOnThreadCount(_ forwardCase: ForwardCase) throws {
         let (rnn, input, h0, c0, lengths) = try forwardCase.make()
-        let one = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: 1)
-        let two = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: 2, tuning: ForwardTuning(waitForWorker: true))
-        #expect(one.output == two.output)
-        #expect(one.hN == two.hN)
-        #expect(one.cN == two.cN)
+        var strategies: Set<String> = []
+        for (name, limits) in Self.limitVariants {
+            let tuning = ForwardTuning(limits: limits)
+            let one = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: 1, tuning: tuning)
+            for threads in [2, 3, 4, 8] {
+                let many = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: threads, tuning: tuning)
+                #expect(one.output == many.output, "\(name), \(threads) threads")
+                #expect(one.hN == many.hN, "\(name), \(threads) threads")
+                #expect(one.cN == many.cN, "\(name), \(threads) threads")
+                strategies.insert("\(forwardCase.plan(threads: threads, limits: limits).strategy)")
+            }
+        }
+        // The variants take every strategy this case's layout has.
+        let expected: Set<String> = forwardCase.bidirectional ? ["directions(helping: true)", "directions(helping: false)"]
+            : forwardCase.layers > 1 && !forwardCase.batchFirst ? ["pipeline", "sharedSteps"]
+            : forwardCase.hidden * (forwardCase.dtype == .float64 ? 8 : 4) > 64 ? ["sharedSteps", "alone"]
+            : ["alone"]  // one block of units: a step has no parts to share
+        #expect(expected.isSubset(of: strategies), "\(strategies)")
     }
 
     /// The bidirectional cases whose steps are large enough for helping, by the forward pass's own threshold.
     static let helpingCases = ForwardCase.all.filter {
-        $0.bidirectional && $0.multiplyAddsPerStep >= RecurrentForward<Float>.splitThreshold
+        $0.bidirectional && $0.multiplyAddsPerStep >= ForwardPlan.Limits().sharedStep
     }
 
     /// A threshold raised past every case (or cases made smaller) would leave the helping test with no case, skipped
@@ -166,22 +202,23 @@ struct FastForwardTests {
         #expect(Self.helpingCases.map(\.seed) == [25, 26, 27])
     }
 
-    /// Bidirectional with large steps, the thread done with its direction first helps with the other's. Here the
-    /// second thread starts only once the first has finished its own direction, so that the two share all of the
-    /// second's steps (and, in chunks, its projections): the bits are still those of one thread.
+    /// Bidirectional with large steps, the threads done with their direction first help with the other's. Here the
+    /// backward direction's threads start only once the forward direction is done, so that the forward group
+    /// shares all of the backward steps (and, in chunks, its projections): the bits are still those of one thread.
     @Test(arguments: helpingCases)
     func helpingWithTheOtherDirectionChangesNoBit(_ forwardCase: ForwardCase) throws {
         let (rnn, input, h0, c0, lengths) = try forwardCase.make()
-        for bytes in [ForwardTuning().projectionChunkBytes, 1] {
-            let tuning = ForwardTuning(projectionChunkBytes: bytes, projectionChunkRows: 1)
-            let one = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: 1, tuning: tuning)
-            var staggered = tuning
-            staggered.waitForWorker = true
-            staggered.staggerDirections = true
-            let two = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: 2, tuning: staggered)
-            #expect(one.output == two.output, "chunks of \(bytes) bytes")
-            #expect(one.hN == two.hN)
-            #expect(one.cN == two.cN)
+        for bytes in [ForwardPlan.Limits().projectionChunkBytes, 1] {
+            let limits = ForwardPlan.Limits(projectionChunkBytes: bytes, projectionChunkRows: 1)
+            let one = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: 1, tuning: ForwardTuning(limits: limits))
+            for threads in [2, 4] {
+                #expect(forwardCase.plan(threads: threads, limits: limits).strategy == .directions(helping: true))
+                let staggered = ForwardTuning(limits: limits, staggerDirections: true)
+                let many = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: threads, tuning: staggered)
+                #expect(one.output == many.output, "chunks of \(bytes) bytes, \(threads) threads")
+                #expect(one.hN == many.hN)
+                #expect(one.cN == many.cN)
+            }
         }
     }
 
@@ -202,25 +239,20 @@ struct FastForwardTests {
         }
     }
 
-    /// The input projection a step or a few at a time (as for long sequences): the same result with one thread or
-    /// two, and the reference's within tolerance. (Not the same bits as all steps at once: OpenBLAS may sum a row
-    /// differently in a GEMM of another height. The chunks depend on the shapes only, never on the thread count.)
+    /// The input projection a step or a few at a time (as for long sequences), in pieces of any size: the same bits
+    /// as all steps at once (the projection kernel sums each element in the same order whatever rows it is given).
     @Test(arguments: ForwardCase.all.filter { !$0.batchFirst })
-    func projectingInChunksMatchesReference(_ forwardCase: ForwardCase) throws {
+    func projectingInChunksChangesNoBit(_ forwardCase: ForwardCase) throws {
         let (rnn, input, h0, c0, lengths) = try forwardCase.make()
-        let reference = try rnn.referenceForward(input, h0: h0, c0: c0, lengths: lengths)
-        let tolerance = Self.tolerance(rnn.precision)
+        let whole = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: 1)
         for bytes in [1, 3 * 64 * 8] {
-            let tuning = ForwardTuning(projectionChunkBytes: bytes, projectionChunkRows: 1, waitForWorker: true)
-            let one = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: 1, tuning: tuning)
-            let two = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: 2, tuning: tuning)
-            #expect(one.output == two.output, "chunks of \(bytes) bytes")
-            #expect(one.hN == two.hN)
-            #expect(one.cN == two.cN)
-            let comparison = try TensorComparison(actual: one.output, expected: reference.output, atol: tolerance.atol, rtol: tolerance.rtol)
-            #expect(comparison.matches, "chunks of \(bytes) bytes: max abs \(comparison.maxAbsoluteError), max rel \(comparison.maxRelativeError)")
-            let states = try TensorComparison(actual: one.hN, expected: reference.hN, atol: tolerance.atol, rtol: tolerance.rtol)
-            #expect(states.matches, "h_n, chunks of \(bytes) bytes")
+            for split in [1, 5] {
+                let limits = ForwardPlan.Limits(projectionChunkBytes: bytes, projectionChunkRows: 1, projectionSplitRows: split)
+                let chunked = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: 2, tuning: ForwardTuning(limits: limits))
+                #expect(whole.output == chunked.output, "chunks of \(bytes) bytes, pieces from \(split) rows")
+                #expect(whole.hN == chunked.hN)
+                #expect(whole.cN == chunked.cN)
+            }
         }
     }
 

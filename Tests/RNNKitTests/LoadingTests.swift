@@ -26,16 +26,14 @@ struct LoadingTests {
         }
     }
 
-    /// The name and detail of the `RNNLoadError.badInput` that `body` throws, or nil (and an issue recorded at the
-    /// caller) when it throws another case or nothing; any error other than an `RNNLoadError` propagates.
-    static func badInput(sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) throws -> (name: String, detail: String)? {
+    /// The `RNNInputError` that `body` throws, or nil (and an issue recorded at the caller) when it throws nothing;
+    /// any other error propagates.
+    static func inputError(sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) throws -> RNNInputError? {
         do {
             try body()
-            Issue.record("expected RNNLoadError.badInput, but nothing was thrown", sourceLocation: sourceLocation)
-        } catch RNNLoadError.badInput(let name, let detail) {
-            return (name, detail)
-        } catch let error as RNNLoadError {
-            Issue.record("expected RNNLoadError.badInput, got .\(error): \(error)", sourceLocation: sourceLocation)
+            Issue.record("expected an RNNInputError, but nothing was thrown", sourceLocation: sourceLocation)
+        } catch let error as RNNInputError {
+            return error
         }
         return nil
     }
@@ -143,18 +141,41 @@ struct LoadingTests {
     @Test func inputOfTheWrongWidthOrDTypeIsRefused() throws {
         let rnn = try RNN(stateDict: Self.valid())
         let width = rnn.configuration.inputSize
-        // Each is refused as a bad input naming the tensor; the detail says why (a word of it is checked).
-        let refusals: [(String, String, () throws -> Void)] = [
-            ("input", "features", { _ = try rnn.forward(try Tensor(zeros: .float32, shape: [3, 1, width + 1])) }),
-            ("input", "float64", { _ = try rnn.forward(try Tensor(zeros: .float64, shape: [3, 1, width])) }),
-            ("h0", "expected", { _ = try rnn.forward(try Tensor(zeros: .float32, shape: [3, width]), h0: try Tensor(zeros: .float32, shape: [4, 1, 2])) }),
-            ("input", "rank 1", { _ = try rnn.forward(try Tensor(zeros: .float32, shape: [width])) }),
-            ("input", "no time steps", { _ = try rnn.forward(try Tensor(zeros: .float32, shape: [0, 1, width])) }),
+        let state = rnn.configuration.outputSize
+        // Each is refused with the typed error that names the argument, what it expected and what it found.
+        let refusals: [(RNNInputError, () throws -> Void)] = [
+            (.wrongShape(name: "input", expected: [nil, nil, width], found: [3, 1, width + 1]),
+             { _ = try rnn.forward(try Tensor(zeros: .float32, shape: [3, 1, width + 1])) }),
+            (.wrongDType(name: "input", expected: .float32, found: .float64),
+             { _ = try rnn.forward(try Tensor(zeros: .float64, shape: [3, 1, width])) }),
+            (.wrongShape(name: "h0", expected: [4, state], found: [4, 1, 2]),
+             { _ = try rnn.forward(try Tensor(zeros: .float32, shape: [3, width]), h0: try Tensor(zeros: .float32, shape: [4, 1, 2])) }),
+            (.wrongShape(name: "input", expected: [nil, nil, width], found: [width]),
+             { _ = try rnn.forward(try Tensor(zeros: .float32, shape: [width])) }),
+            (.empty(name: "input", shape: [0, 1, width]), { _ = try rnn.forward(try Tensor(zeros: .float32, shape: [0, 1, width])) }),
+            (.wrongDType(name: "input", expected: .float32, found: .int32),
+             { _ = try rnn.forward(try Tensor(zeros: .int32, shape: [3, 1, width])) }),
+            (.threadCount(0), { _ = try rnn.forward(try Tensor(zeros: .float32, shape: [3, 1, width]), threads: 0) }),
         ]
-        for (name, why, body) in refusals {
-            let refusal = try Self.badInput(body)
-            #expect(refusal?.name == name, "\(name), \(why): \(refusal.map { "\($0)" } ?? "not refused")")
-            #expect(refusal?.detail.contains(why) == true, "\(name), \(why): \(refusal.map { "\($0)" } ?? "not refused")")
+        for (expected, body) in refusals {
+            let refusal = try Self.inputError(body)
+            #expect(refusal == expected)
+            // One line that names the argument.
+            #expect(refusal.map { !"\($0)".contains("\n") && "\($0)".contains(expected.argument) } == true, "\(refusal.map { "\($0)" } ?? "")")
+        }
+    }
+}
+
+extension RNNInputError {
+    /// The argument the error is about, as its description names it.
+    var argument: String {
+        switch self {
+        case .wrongShape(let name, _, _), .wrongDType(let name, _, _), .empty(let name, _): name
+        case .lengthCount, .lengthOutOfRange, .lengthsNeedBatch: "lengths"
+        case .noCellState: "c0"
+        case .threadCount: "threads"
+        case .batchSize: "batch"
+        case .bidirectionalStream: "bidirectional"
         }
     }
 }
@@ -244,19 +265,24 @@ struct ModeTests {
         let lstm = try RNN(stateDict: Self.lstm())
         let c = lstm.configuration
         let input = try Tensor(zeros: .float32, shape: [5, 3, c.inputSize])
-        for lengths in [[0, 1, 2], [6, 1, 1], [1, 2]] {
-            let refusal = try LoadingTests.badInput { _ = try lstm.forward(input, lengths: lengths) }
-            #expect(refusal?.name == "lengths", "\(lengths): \(refusal.map { "\($0)" } ?? "not refused")")
+        let expected: [RNNInputError] = [
+            .lengthOutOfRange(index: 0, length: 0, steps: 5), .lengthOutOfRange(index: 0, length: 6, steps: 5),
+            .lengthCount(found: 2, batch: 3),
+        ]
+        for (lengths, expected) in zip([[0, 1, 2], [6, 1, 1], [1, 2]], expected) {
+            #expect(try LoadingTests.inputError { _ = try lstm.forward(input, lengths: lengths) } == expected)
         }
+        let unbatched = try Tensor(zeros: .float32, shape: [5, c.inputSize])
+        #expect(try LoadingTests.inputError { _ = try lstm.forward(unbatched, lengths: [5]) } == .lengthsNeedBatch)
         let wrongCell = try Tensor(zeros: .float32, shape: [c.numLayers * 2, 3, c.outputSize])
-        let refusal = try LoadingTests.badInput { _ = try lstm.forward(input, c0: wrongCell) }
-        #expect(refusal?.name == "c0", "\(refusal.map { "\($0)" } ?? "not refused")")
+        #expect(try LoadingTests.inputError { _ = try lstm.forward(input, c0: wrongCell) }
+                == .wrongShape(name: "c0", expected: [c.numLayers * 2, 3, c.hiddenSize], found: wrongCell.shape))
         let gru = try RNN(contentsOf: Repository.fixture("torch/gru_l2_bi_f64/model.npz"))
         let cell = try Tensor(zeros: .float64, shape: [4, 1, gru.configuration.hiddenSize])
-        let gruCell = try LoadingTests.badInput {
+        let gruCell = try LoadingTests.inputError {
             _ = try gru.forward(try Tensor(zeros: .float64, shape: [2, 1, gru.configuration.inputSize]), c0: cell)
         }
-        #expect(gruCell?.name == "c0" && gruCell?.detail.contains("only an LSTM") == true, "\(gruCell.map { "\($0)" } ?? "not refused")")
+        #expect(gruCell == .noCellState && gruCell?.description.contains("only an LSTM") == true)
     }
 
     @Test func lengthsEqualToTheFullSequenceChangeNothing() throws {

@@ -49,7 +49,6 @@ struct MalformedModelTests {
         case .mixedDTypes: "mixedDTypes"
         case .badMetadata: "badMetadata"
         case .metadataConflict: "metadataConflict"
-        case .badInput: "badInput"
         }
     }
 }

@@ -58,13 +58,19 @@ enum rk_mode {
     T *h_full;               /* [batch][blocks(H)·block]: LSTM with projection only */                   \
     T *c;                    /* [batch][blocks(H)·block]: LSTM only, holds c0 on entry */                \
     const int *lengths;      /* NULL, or one per batch element: rows stop after their own length */      \
-    T *h_n;                  /* [batch][S]: the final state */                                           \
-    T *c_n;                  /* [batch][H]: the final cell state (LSTM only) */
+    T *h_n;                  /* [batch][S]: the final state, or NULL */                                  \
+    T *c_n;                  /* [batch][H]: the final cell state (LSTM only), or NULL */
 
 /// A float32 sequence job.
 typedef struct { RK_SEQUENCE_FIELDS(float) } rk_sequence_f32;
 /// A float64 sequence job.
 typedef struct { RK_SEQUENCE_FIELDS(double) } rk_sequence_f64;
+
+/// The wait every thread of the forward pass uses: rk_spin pauses (the CPU's spin-wait hint) and returns 1 for
+/// the first few thousand calls with the same counter, then returns 0 without pausing, when the caller should
+/// stop spinning (sleep, or yield); rk_backoff pauses the same way and then yields the core.
+int rk_spin(int *spins);
+void rk_backoff(int *spins);
 
 /// A spinning barrier for a fixed number of threads (created by rk_barrier_create).
 typedef struct rk_barrier rk_barrier;
@@ -82,32 +88,50 @@ enum rk_kernels {
     RK_KERNELS_AVX512 = 2,
 };
 
-/// How two threads share work without waiting for each other: a phase of work (a step, or a step's projection,
-/// or a GEMM) is cut into pieces, fixed in advance, which the threads claim as they go; the next phase starts once
-/// every piece is done, whoever did it. A thread that the system has descheduled holds up the other only while it
-/// holds a piece. A sequence run uses phases 0 … 2·steps − 1 (a projected LSTM has two per step); the caller may
-/// use later ones. Per phase: a claim counter for each half of the pieces, and a count of pieces done per thread,
-/// each on its own cache line.
+/// How threads share work without waiting for each other: a phase of work (a step, a step's projection, a chunk's
+/// input projection, a task) is cut into `parts`, and each part into pieces, fixed in advance; threads claim the
+/// pieces as they go, each starting with its own part, and the next phase starts once every piece is done, whoever
+/// did it. Any number of threads may share a schedule, and join it late. A thread that the system has descheduled
+/// holds up the others only while it holds a piece. A sequence run uses phases 0 … 2·steps − 1 (a projected LSTM
+/// has two per step); the caller may use later ones. Per phase: a claim counter per part and a count of the pieces
+/// done, each on its own cache line.
 typedef struct rk_schedule rk_schedule;
 
-rk_schedule *rk_schedule_create(int phases);
+/// NULL when phases or parts are below 1, or out of memory.
+rk_schedule *rk_schedule_create(int phases, int parts);
 void rk_schedule_destroy(rk_schedule *schedule);
-/// Claims the next piece of `half` (0 or 1) of `phase`: returns 0, 1, 2… (past the last piece: nothing left).
-int rk_schedule_claim(rk_schedule *schedule, int phase, int half);
-/// Records that `thread` finished a piece of `phase` (its writes are visible to whoever waits for the phase).
-void rk_schedule_finish(rk_schedule *schedule, int phase, int thread);
+/// Every counter back to zero, for the schedule's reuse (while no thread uses it).
+void rk_schedule_reset(rk_schedule *schedule);
+int rk_schedule_parts(const rk_schedule *schedule);
+/// Claims the next piece of `part` of `phase`: returns 0, 1, 2… (past the last piece: nothing left).
+int rk_schedule_claim(rk_schedule *schedule, int phase, int part);
+/// Records that a piece of `phase` is done (its writes are visible to whoever waits for the phase).
+void rk_schedule_finish(rk_schedule *schedule, int phase);
 /// Waits until `pieces` pieces of `phase` are done.
 void rk_schedule_wait(rk_schedule *schedule, int phase, int pieces);
 /// How many pieces of `phase` are done, without waiting (what they wrote is visible once this counts them).
 int rk_schedule_finished(rk_schedule *schedule, int phase);
-/// The CPU's hint for a spin-wait loop (pause on x86-64, yield on arm64).
-void rk_spin_pause(void);
 
-/// Runs `sequence` as thread `thread` of `threads` (1 or 2, all with the same `schedule`; NULL for one thread).
-/// Returns when the range's work is all done; after the last step, thread 0 also writes h_n and c_n.
+/// Runs `sequence` as member `member` of the threads sharing `schedule` (NULL: alone, member 0). The blocks of
+/// each step are cut into the schedule's parts; member m starts with part m mod parts. Returns when the range's
+/// work is all done; after the last step, member 0 also writes h_n and c_n (where they are not NULL).
 /// `kernels` is an rk_kernels value.
-void rk_sequence_run_f32(const rk_sequence_f32 *sequence, int thread, int threads, rk_schedule *schedule, int kernels);
-void rk_sequence_run_f64(const rk_sequence_f64 *sequence, int thread, int threads, rk_schedule *schedule, int kernels);
+void rk_sequence_run_f32(const rk_sequence_f32 *sequence, int member, rk_schedule *schedule, int kernels);
+void rk_sequence_run_f64(const rk_sequence_f64 *sequence, int member, rk_schedule *schedule, int kernels);
+
+/// A task for rk_team_run: called once for each thread number 0 … threads − 1, at the same time.
+typedef void (*rk_task)(void *context, int thread);
+
+/// A team of resident worker threads, owned by whoever creates it (no process-wide state): they wait for work
+/// spinning, then asleep, and end in rk_team_destroy. NULL when the threads cannot all be started.
+typedef struct rk_team rk_team;
+
+rk_team *rk_team_create(int workers);
+void rk_team_destroy(rk_team *team);
+int rk_team_workers(const rk_team *team);
+/// Runs task(context, 0) on the calling thread and task(context, i) on worker i for 0 < i < threads (at most the
+/// team's workers + 1), and returns when all are done. One caller at a time per team.
+void rk_team_run(rk_team *team, int threads, rk_task task, void *context);
 
 /// Packs w ([gates·units, columns] row-major, PyTorch's layout) into `packed`, which must hold
 /// rk_packed_count_*(gates, units, columns) elements. `w` may be NULL for zeros (a missing bias, with columns 1).
@@ -123,14 +147,6 @@ void rk_project_f32(const float *x, long ldx, int rows, int columns, const float
                     int kernels);
 void rk_project_f64(const double *x, long ldx, int rows, int columns, const double *w, int units, double *out,
                     long ldout, int kernels);
-
-/// A task for rk_parallel_run: called once with thread 0 and once with thread 1.
-typedef void (*rk_task)(void *context, int thread);
-
-/// Runs task(context, 0) on the calling thread and task(context, 1) on a resident worker thread at the same
-/// time, and returns 1 when both are done. Returns 0 without running anything when the worker is already
-/// serving another caller; the caller then does the work alone.
-int rk_parallel_run(rk_task task, void *context);
 
 /// The instruction set of the kernels that RK_KERNELS_AUTO runs on this CPU: "avx512", "avx2" or "generic".
 const char *rk_instruction_set(void);

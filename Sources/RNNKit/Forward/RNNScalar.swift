@@ -1,4 +1,3 @@
-import COpenBLAS
 import CRecurrentKernels
 #if canImport(Glibc)
 import Glibc
@@ -7,7 +6,7 @@ import Darwin
 #endif
 
 /// Float or Double: the types the forward pass computes in.
-public protocol RNNScalar: BinaryFloatingPoint, TensorElement {
+protocol RNNScalar: BinaryFloatingPoint, TensorElement {
     /// The C library's hyperbolic tangent for this type.
     static func hyperbolicTangent(_ x: Self) -> Self
     /// The C library's e^x for this type.
@@ -15,16 +14,16 @@ public protocol RNNScalar: BinaryFloatingPoint, TensorElement {
 }
 
 extension Float: RNNScalar {
-    public static func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
-    public static func exponential(_ x: Float) -> Float { expf(x) }
+    static func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
+    static func exponential(_ x: Float) -> Float { expf(x) }
 }
 
 extension Double: RNNScalar {
-    public static func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
-    public static func exponential(_ x: Double) -> Double { exp(x) }
+    static func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
+    static func exponential(_ x: Double) -> Double { exp(x) }
 }
 
-/// What the fast forward pass needs of its scalar type: the BLAS routine and the C kernels of that precision.
+/// What the fast forward pass needs of its scalar type: the C kernels of that precision.
 protocol ForwardScalar: RNNScalar {
     /// Hidden units per packed block (one 64-byte vector): 16 floats or 8 doubles.
     static var packBlock: Int { get }
@@ -32,14 +31,11 @@ protocol ForwardScalar: RNNScalar {
     static func packedCount(gates: Int, units: Int, columns: Int) -> Int
     /// Packs `weights` ([gates·units, columns] row-major; nil for zeros) into `packed` (see recurrent_kernels.h).
     static func pack(_ weights: UnsafePointer<Self>?, gates: Int, units: Int, columns: Int, into packed: UnsafeMutablePointer<Self>)
-    /// c = a·bᵀ, row-major: a [m, k] (row stride lda), b [n, k] (ldb), c [m, n] (ldc).
-    static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-                     c: UnsafeMutablePointer<Self>, ldc: Int)
     /// out = x·wᵀ with the C kernels (rk_project): w packed by `pack` (gates 1), rows of x and out with strides.
     static func project(x: UnsafePointer<Self>, ldx: Int, rows: Int, columns: Int, weights: UnsafePointer<Self>, units: Int,
                         out: UnsafeMutablePointer<Self>, ldout: Int, kernels: Int32)
-    /// Runs one direction of one layer over every step, as thread `thread` of `threads` sharing `schedule`.
-    static func runSequence(_ job: SequenceJob<Self>, thread: Int, threads: Int, schedule: OpaquePointer?)
+    /// Runs one direction of one layer over the job's steps, as member `member` of the threads sharing `schedule`.
+    static func runSequence(_ job: SequenceJob<Self>, member: Int, schedule: OpaquePointer?)
 }
 
 extension Float: ForwardScalar {
@@ -50,20 +46,14 @@ extension Float: ForwardScalar {
     static func pack(_ weights: UnsafePointer<Float>?, gates: Int, units: Int, columns: Int, into packed: UnsafeMutablePointer<Float>) {
         rk_pack_f32(weights, Int32(gates), Int32(units), Int32(columns), packed)
     }
-    static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                     c: UnsafeMutablePointer<Float>, ldc: Int) {
-        BLAS.prepare()
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b,
-                    blasint(ldb), 0, c, blasint(ldc))
-    }
     static func project(x: UnsafePointer<Float>, ldx: Int, rows: Int, columns: Int, weights: UnsafePointer<Float>, units: Int,
                         out: UnsafeMutablePointer<Float>, ldout: Int, kernels: Int32) {
         rk_project_f32(x, ldx, Int32(rows), Int32(columns), weights, Int32(units), out, ldout, kernels)
     }
-    static func runSequence(_ job: SequenceJob<Float>, thread: Int, threads: Int, schedule: OpaquePointer?) {
+    static func runSequence(_ job: SequenceJob<Float>, member: Int, schedule: OpaquePointer?) {
         var sequence = rk_sequence_f32()
         job.fill(&sequence)
-        rk_sequence_run_f32(&sequence, Int32(thread), Int32(threads), schedule, job.kernels)
+        rk_sequence_run_f32(&sequence, Int32(member), schedule, job.kernels)
     }
 }
 
@@ -75,19 +65,13 @@ extension Double: ForwardScalar {
     static func pack(_ weights: UnsafePointer<Double>?, gates: Int, units: Int, columns: Int, into packed: UnsafeMutablePointer<Double>) {
         rk_pack_f64(weights, Int32(gates), Int32(units), Int32(columns), packed)
     }
-    static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-                     c: UnsafeMutablePointer<Double>, ldc: Int) {
-        BLAS.prepare()
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b,
-                    blasint(ldb), 0, c, blasint(ldc))
-    }
     static func project(x: UnsafePointer<Double>, ldx: Int, rows: Int, columns: Int, weights: UnsafePointer<Double>, units: Int,
                         out: UnsafeMutablePointer<Double>, ldout: Int, kernels: Int32) {
         rk_project_f64(x, ldx, Int32(rows), Int32(columns), weights, Int32(units), out, ldout, kernels)
     }
-    static func runSequence(_ job: SequenceJob<Double>, thread: Int, threads: Int, schedule: OpaquePointer?) {
+    static func runSequence(_ job: SequenceJob<Double>, member: Int, schedule: OpaquePointer?) {
         var sequence = rk_sequence_f64()
         job.fill(&sequence)
-        rk_sequence_run_f64(&sequence, Int32(thread), Int32(threads), schedule, job.kernels)
+        rk_sequence_run_f64(&sequence, Int32(member), schedule, job.kernels)
     }
 }

@@ -27,8 +27,6 @@ public enum RNNLoadError: Error, Equatable, CustomStringConvertible {
     case badMetadata(key: String, value: String)
     /// A metadata entry that contradicts what the tensors say: `inferred` is the tensors' value for `key`.
     case metadataConflict(key: String, value: String, inferred: String)
-    /// An input tensor of the wrong rank, size or dtype for this model.
-    case badInput(name: String, detail: String)
 
     public var description: String {
         switch self {
@@ -54,7 +52,6 @@ public enum RNNLoadError: Error, Equatable, CustomStringConvertible {
             "metadata \(key) = \"\(value)\" is not understood" + (Self.accepted[key].map { " (expected \($0))" } ?? "")
         case .metadataConflict(let key, let value, let inferred):
             "metadata \(key) = \"\(value)\" conflicts with the tensors, which give \(key) = \(inferred)"
-        case .badInput(let name, let detail): "input \"\(name)\": \(detail)"
         }
     }
 

@@ -36,6 +36,14 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The same elements under another shape of the same element count (`torch.reshape` of a contiguous tensor);
+    /// shares the storage until one of them is written to.
+    public func reshaped(_ shape: [Int]) throws -> Tensor {
+        guard let count = Tensor.elementCount(of: shape) else { throw TensorError.invalidShape(shape) }
+        guard count == elementCount else { throw TensorError.elementCountMismatch(shape: shape, count: elementCount) }
+        return Tensor(dtype: dtype, shape: shape, storage: storage)
+    }
+
     /// The number of elements: the product of the shape (1 for a 0-d tensor).
     public var elementCount: Int { shape.reduce(1, *) }
 

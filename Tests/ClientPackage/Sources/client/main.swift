@@ -1,10 +1,23 @@
 import Foundation
 import RNNKit
 
-// Loads a PyTorch RNN saved as NPZ, runs it, and prints the shapes and the first output value.
-let path = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "model.npz"
-let rnn = try RNN(contentsOf: URL(fileURLWithPath: path), options: RNNLoadOptions(batchFirst: true))
-let input = try Tensor(shape: [8, 7, 3], elements: [Float](repeating: 0.5, count: 8 * 7 * 3))
-let result = try rnn.forward(input)
-let first: Float = try result.output.floatValues()[0]
-print(rnn.configuration, result.output.shape, result.hN.shape, first)
+// Streams each model named on the command line one time step at a time, as a real-time app feeds its frames,
+// and checks that the steps give exactly the bits of one whole-sequence call.
+for path in CommandLine.arguments.dropFirst() {
+    let rnn = try RNN(contentsOf: URL(fileURLWithPath: path))
+    let c = rnn.configuration
+    let steps = 9
+    let frames = (0..<steps).map { t in (0..<c.inputSize).map { i in Float(sin(Double(t * c.inputSize + i))) } }
+
+    let stream = try rnn.makeStream(batch: 1)
+    var streamed: [Float] = []
+    for frame in frames {
+        streamed += try stream.step(frame)  // this step's output: proj_size or hidden values
+    }
+
+    // The whole sequence at once: [T, 1, I] (batch-first [1, T, I], the same values in the same order).
+    let shape = c.batchFirst ? [1, steps, c.inputSize] : [steps, 1, c.inputSize]
+    let whole = try rnn.forward(Tensor(shape: shape, elements: frames.flatMap { $0 }))
+    let same = try streamed == whole.output.floatValues() && stream.state == whole.state
+    print(c.mode, same ? "streams the whole-sequence bits" : "differs when streamed")
+}
