@@ -19,6 +19,43 @@ struct ReadmeExampleTests {
         #expect(lastStates.count == 8 * 4)
     }
 
+    @Test func streamingExampleRuns() throws {
+        FileManager.default.changeCurrentDirectoryPath(Repository.root.path)
+        // Streaming example begin
+        let rnn = try RNN(contentsOf: URL(fileURLWithPath: "Fixtures/torch/lstm_l1_uni_meta_f32/model.npz"))
+        let stream = try rnn.makeStream(batch: 1)     // owns h and c, and every buffer a step needs
+        let frame = [Float](repeating: 0.1, count: rnn.configuration.inputSize)
+        let output = try stream.step(frame)           // one time step: hidden (or proj_size) values
+        let state = stream.state                      // RNNState: h [L, B, S] and c [L, B, H]
+        stream.reset()                                // back to zeros
+        try stream.setState(state)                    // or any state, e.g. a forward call's result.state
+
+        // The same step without allocating: the caller's buffers, as a real-time audio callback would pass them.
+        var next = [Float](repeating: 0, count: stream.outputCount)
+        try frame.withUnsafeBufferPointer { x in try next.withUnsafeMutableBufferPointer { try stream.step(x, into: $0) } }
+        // Streaming example end
+        let whole = try rnn.forward(Tensor(shape: [2, 1, rnn.configuration.inputSize], elements: frame + frame))
+        #expect(try whole.output.floatValues() == output + next)
+        #expect(stream.state == whole.state)
+    }
+
+    /// The streaming example appears exactly in the README and in the DocC article "Getting started".
+    @Test func documentsShowExactlyTheTestedStreamingExample() throws {
+        let example = try Self.example(between: "Streaming example begin", and: "Streaming example end")
+        for document in ["README.md", "Sources/RNNKit/RNNKit.docc/GettingStarted.md"] {
+            let text = try String(contentsOf: Repository.root.appending(path: document), encoding: .utf8)
+            #expect(text.contains(example), "\(document) must contain:\n\(example)")
+        }
+    }
+
+    static func example(between beginMarker: String, and endMarker: String) throws -> String {
+        let source = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
+        let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
+        let begin = lines.firstIndex { $0.contains(beginMarker) }!
+        let end = lines.firstIndex { $0.contains(endMarker) }!
+        return lines[(begin + 1)..<end].map { $0.dropFirst(8) }.joined(separator: "\n")
+    }
+
     @Test func readmeShowsExactlyTheTestedExample() throws {
         let source = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
         let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
