@@ -162,7 +162,7 @@ def main():
     peak = max(peak, fma_peak(args.threads))
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     print(f"CPU: {cpu}, {os.cpu_count()} cores; threads: {args.threads} on every side; "
-          f"ours: {info.get('instruction_set', '?')} kernels, OpenBLAS {info.get('blas_core', '?')}; torch {torch.__version__}; onnxruntime {ort.__version__}; "
+          f"ours: {info.get('instruction_set', '?')} kernels; torch {torch.__version__}; onnxruntime {ort.__version__}; "
           f"numpy {np.__version__}; Python {platform.python_version()}; rounds: {args.rounds}; "
           f"multiply-add peak on {args.threads} threads (tools/fma_peak.c): {peak:.1f} GMAC/s")
     print()

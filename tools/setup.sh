@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, only where it is missing (safe to run again):
 #   - Debian packages: libhdf5-dev (HDF5), zlib1g-dev (deflate), libdeflate-dev (fast CRC-32/inflate),
-#     libopenblas-dev (the forward pass's GEMM), pkg-config (finds them), python3-venv;
+#     libopenblas-dev (the tests play a host app that uses it), pkg-config (finds them), python3-venv;
 #   - tools/.venv: numpy, h5py, safetensors, onnx and onnxruntime, which the tests use to read back what we write.
 # Run as root on Debian/Ubuntu, or with sudo available.
 set -euo pipefail

@@ -58,14 +58,14 @@ static inline void RK_FN(rk_store)(RK_T *p, RK_V v, int valid) {
 #define RK_MAX_COLUMNS 16  /* NB·G accumulators per row, at most (the single-row LSTM tile: 4 blocks × 4 gates) */
 #define RK_MAX_PAIRS (RK_MAX_ROWS * RK_MAX_COLUMNS)
 
-// The gate arithmetic of a tile, as PyTorch's cells order it (see RecurrentForward.swift): acc[r][n·G + g] holds
+// The gate arithmetic of a tile, as PyTorch's cells order it (see ForwardPass.swift): acc[r][n·G + g] holds
 // the recurrent sum h·W_hh^T + b_hh of gate g for row b0 + r and block block0 + n; the input projection supplies
 // x·W_ih^T, to which b_ih is added here.
 //
 // Each (row, block) pair's arithmetic is one long chain of dependent operations (an LSTM's is exp, reciprocal, the
-// new cell, then tanh of it: ~185 cycles of latency for ~100 operations). Written pair by pair, the chains ran one
-// after another (the tile's epilogue took 6 × 185 cycles); here every stage runs over all the tile's pairs before
-// the next stage, so the processor has MR·NB independent chains side by side. Each element's operations and their
+// new cell, then tanh of it: far more latency than work). Written pair by pair, the chains would run one after
+// another; here every stage runs over all the tile's pairs before the next stage, so the processor has MR·NB
+// independent chains side by side (BENCHMARKS.md, kernel notes, has the figures). Each element's operations and their
 // order are those of the pair-by-pair code: the results are the same bits.
 static inline __attribute__((always_inline)) void RK_FN(rk_finish_tile)(const RK_ARGS *x, int b0, int block0,
                                                                         const int G, const int MR, const int NB,
@@ -176,7 +176,7 @@ static inline __attribute__((always_inline)) void RK_FN(rk_tile)(const RK_ARGS *
         }
     }
     // The epilogue reads this step's input projection, which nothing has touched since the GEMM wrote it: ask
-    // for it now, so it arrives while the sums run (−10% time on LSTM B24 H320).
+    // for it now, so it arrives while the sums run.
     if (x->xrow) {
 #pragma clang loop unroll(full)
         for (int r = 0; r < MR; r++) {
@@ -212,8 +212,8 @@ static inline __attribute__((always_inline)) void RK_FN(rk_tile)(const RK_ARGS *
 // The tiles used (gates, rows, blocks), chosen so that accumulators + weight vectors fit in 32 registers
 // (AVX-512): rows × blocks × gates ≤ 24, or 16 for the single-row LSTM tile, whose FMAs read the weights from
 // memory themselves. Single-row tiles take several blocks so that enough independent sums hide the FMA latency
-// (two FMAs per cycle, four cycles each: eight sums are just enough, and the LSTM's 4 × 2 ran 4% slower at B1
-// than 4 × 4). One list serves both the definitions and rk_pick.
+// (two FMAs per cycle, four cycles each: eight sums are just enough). One list serves both the definitions and
+// rk_pick.
 #define RK_TILES_SHORT(X)                                                                                      \
     X(1, 1, 8) X(1, 2, 8) X(1, 1, 4) X(1, 2, 4) X(1, 1, 1) X(1, 2, 1)                                        \
     X(3, 1, 3) X(3, 2, 3) X(3, 1, 2) X(3, 2, 2) X(3, 1, 1) X(3, 2, 1)                                        \
@@ -262,10 +262,9 @@ static int RK_FN(rk_rows_per_tile)(int rows) {
 /// One work item: blocks [start, start + nb) of every batch row, tile by tile.
 ///
 /// Each tile reads the group's panel of weights (K·G lines of 64 bytes per block) from L2, where the first tile
-/// found it. When the weights are larger than L2 (RK_PREFETCH_BYTES), that first tile waited on memory for every line
-/// (B6 H1024, one tile per block: 37–44% of the FMA rate): so each tile also asks, one line per k, for a K-line
-/// part of the next blocks' panel, which the tiles of this group thus bring into L2 before the next group starts
-/// (tools/tile_bench.c, one core: B64 H1024 sums −13% time, B24 H1024 LSTM −23%).
+/// found it. When the weights are larger than L2 (RK_PREFETCH_BYTES), that first tile would wait on memory for every
+/// line: so each tile also asks, one line per k, for a K-line part of the next blocks' panel, which the tiles of
+/// this group thus bring into L2 before the next group starts (tools/tile_bench.c measures it: BENCHMARKS.md).
 static void RK_FN(rk_group)(const RK_ARGS *x, int batch, int start, int nb, int tallest) {
     const int K = x->columns, G = x->gates, blocks = (x->units + RK_VW - 1) / RK_VW;
     const int prefetch = (size_t)blocks * K * G * RK_VW * sizeof(RK_T) > RK_PREFETCH_BYTES;
@@ -327,8 +326,8 @@ static int RK_FN(rk_item_count)(const RK_ARGS *x, int batch, int blocks, int par
 /// A phase (one step's cell update, or its projection). Alone, one part has every block. Shared, each part of the
 /// blocks is cut into pieces (rk_pieces); member m takes the pieces of part m mod parts first (its weights stay in
 /// its cache from step to step), then helps with the next parts in turn: when another thread is late (the machine
-/// is shared), nobody waits for it beyond the piece it is working on. Few, large pieces: every claim that crosses
-/// cores costs ~0.5 µs.
+/// is shared), nobody waits for it beyond the piece it is working on. Few, large pieces: every claim moves a cache
+/// line between cores.
 static void RK_FN(rk_phase)(const RK_ARGS *x, int batch, int blocks, rk_schedule *schedule, int phase, int member) {
     const int tallest = RK_FN(rk_rows_per_tile)(batch);
     const int parts = schedule ? rk_schedule_parts(schedule) : 1;

@@ -2,7 +2,7 @@ import CRecurrentKernels
 import Foundation
 
 /// What a forward pass returns, as PyTorch's `output, h_n = rnn(input, h0)` (LSTM: `output, (h_n, c_n)`).
-public struct RNNOutput: Sendable {
+public struct RNNOutput: Sendable, Equatable {
     /// [T, B, D·S] ([B, T, D·S] batch-first; [T, D·S] unbatched), S = proj_size or hidden: the last layer's
     /// states, forward half then backward half; zeros past each sequence's length.
     public var output: Tensor
@@ -11,6 +11,7 @@ public struct RNNOutput: Sendable {
     /// LSTM only: [L·D, B, H] ([L·D, H] unbatched), the final cell states; nil for RNN and GRU.
     public var cN: Tensor?
 
+    /// A result of these tensors (what a computation other than `forward` gives in the same layout).
     public init(output: Tensor, hN: Tensor, cN: Tensor? = nil) {
         self.output = output
         self.hN = hN

@@ -1,6 +1,7 @@
 import CAllocationCounter
 import COpenBLAS
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 @testable import RNNKit
@@ -254,6 +255,30 @@ struct StreamTests {
                 return try countAllocations { for _ in 0..<100 { try step(input, output) } }
             }
         }
+    }
+}
+
+/// One model called from many threads at once: forward calls borrow or make their own thread teams, streams
+/// own theirs, and every result is that of a call made alone.
+struct ConcurrentCallTests {
+    @Test func concurrentForwardCallsAndStreamsGiveTheResultsOfCallsMadeAlone() throws {
+        let forwardCase = ForwardCase(mode: .gru, input: 16, hidden: 96, layers: 2, batch: 4, steps: 12, seed: 46)
+        let (rnn, input, _, _, _) = try forwardCase.make()
+        let alone = try rnn.forward(input, threads: 1)
+        let frames = try input.floatValues(), width = forwardCase.batch * forwardCase.input
+        let results = Mutex<[Bool]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            let same: Bool
+            if index % 2 == 0 {
+                same = (try? rnn.forward(input, threads: 1 + index % 3)) == alone
+            } else {
+                let stream = try? rnn.makeStream(batch: forwardCase.batch, threads: 2)
+                let outputs = (0..<forwardCase.steps).compactMap { t in try? stream?.step(Array(frames[t * width..<(t + 1) * width])) }
+                same = outputs.flatMap { $0 } == (try? alone.output.floatValues()) && stream?.state == alone.state
+            }
+            results.withLock { $0.append(same) }
+        }
+        #expect(results.withLock { $0 } == [Bool](repeating: true, count: 8))
     }
 }
 

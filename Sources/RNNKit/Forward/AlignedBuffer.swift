@@ -43,8 +43,7 @@ final class MemoryBlock: @unchecked Sendable {
     deinit { pointer.deallocate() }
 
     /// The forward pass's work buffers, kept from one call to the next (up to 64 MB in all): fresh ones of that
-    /// size would be mapped afresh by malloc every call and fault every page in again (3–6% of the time of a
-    /// B24 H320 LSTM).
+    /// size would be mapped afresh by malloc every call and fault every page in again.
     static let pool = Pool(limit: 64 << 20)
 
     /// Free blocks, by size; thread-safe.

@@ -27,7 +27,7 @@ struct ForwardPlan: Equatable, Sendable {
     /// Tests lower them to take every strategy with small models.
     struct Limits: Equatable, Sendable {
         /// Per-step multiply-adds (B·S·G·H + B·H·P) from which threads share each step: below, handing part of a
-        /// step to another core costs more than it saves (a round trip between cores costs ~1 µs).
+        /// step to another core costs more than it saves (each step's hand-over is a round trip between cores).
         var sharedStep = 384 * 1024
         /// Per-step multiply-adds below which a unidirectional model with several layers pipelines its layers
         /// rather than sharing each step.

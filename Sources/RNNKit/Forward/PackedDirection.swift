@@ -1,8 +1,6 @@
 /// The weights of one direction of one layer, prepared once at load in the layouts the forward pass reads.
 struct PackedDirection<Scalar: ForwardScalar>: Sendable {
-    /// `weight_ih` as PyTorch stores it, [G·H, I] row-major: OpenBLAS's GEMM reads it transposed in place.
-    let input: AlignedBuffer<Scalar>
-    /// `weight_ih` packed as one gate of G·H units, [blocks(G·H)][I][1][block], for the kernels' own projection.
+    /// `weight_ih` packed as one gate of G·H units, [blocks(G·H)][I][1][block], for the input projection.
     let inputPacked: AlignedBuffer<Scalar>
     /// `weight_hh` packed for the kernels: [blocks(H)][S][G][block] (recurrent_kernels.h).
     let recurrent: AlignedBuffer<Scalar>
@@ -18,7 +16,6 @@ struct PackedDirection<Scalar: ForwardScalar>: Sendable {
     init(inputWeights: [Scalar], recurrentWeights: [Scalar], inputBias inputBiasValues: [Scalar]?,
          recurrentBias recurrentBiasValues: [Scalar]?, projectionWeights: [Scalar]?, configuration c: RNNConfiguration) {
         let gates = c.mode.gateCount, hidden = c.hiddenSize
-        input = AlignedBuffer(inputWeights)
         inputPacked = Self.packed(inputWeights, gates: 1, units: gates * hidden, columns: inputWeights.count / (gates * hidden))
         recurrent = Self.packed(recurrentWeights, gates: gates, units: hidden, columns: c.outputSize)
         recurrentBias = Self.packed(recurrentBiasValues, gates: gates, units: hidden, columns: 1)

@@ -14,6 +14,7 @@ public struct RNNState: Sendable, Equatable {
     /// LSTM only: [L·D, B, H], the cell states; nil for RNN and GRU.
     public var c: Tensor?
 
+    /// A state of these tensors; `forward` and `RNNStream.setState` check their shapes against the model.
     public init(h: Tensor, c: Tensor? = nil) {
         self.h = h
         self.c = c

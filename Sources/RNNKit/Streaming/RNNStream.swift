@@ -16,7 +16,8 @@ import Foundation
 /// kernels, summing every element in the same order).
 ///
 /// A stream is not thread-safe: call it from one thread or task at a time (make one stream per concurrent
-/// sequence; they share the model's weights).
+/// sequence; they share the model's weights). Steps large enough to share between cores run on the stream's own
+/// worker threads, which spin briefly between steps and then sleep; a step that wakes them takes a lock.
 public final class RNNStream {
     /// The model it runs.
     public let model: RNN
@@ -48,8 +49,9 @@ public final class RNNStream {
         }
     }
 
-    /// Values in one step's input (`batch` × `input_size`) and output (`batch` × S, S = proj_size or hidden).
+    /// Values in one step's input: `batch` × `input_size`.
     public var inputCount: Int { batch * model.configuration.inputSize }
+    /// Values in one step's output: `batch` × S, S = proj_size or hidden.
     public var outputCount: Int { batch * model.configuration.outputSize }
 
     // MARK: one step
