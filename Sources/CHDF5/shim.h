@@ -8,6 +8,19 @@
 #include <string.h>
 
 static inline hid_t rnn_h5p_default(void) { return H5P_DEFAULT; }
+
+/// Opens `size` bytes at `image` as a read-only HDF5 file named `name` (the core driver over a file image; the
+/// library keeps its own copy). Returns the file, or a negative id.
+static inline hid_t rnn_h5f_open_image(const void *image, size_t size, const char *name) {
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0) return fapl;
+    hid_t file = -1;
+    if (H5Pset_fapl_core(fapl, 1 << 20, 0) >= 0 && H5Pset_file_image(fapl, (void *)image, size) >= 0) {
+        file = H5Fopen(name, H5F_ACC_RDONLY, fapl);
+    }
+    H5Pclose(fapl);
+    return file;
+}
 static inline hid_t rnn_h5s_all(void) { return H5S_ALL; }
 static inline hid_t rnn_h5e_default(void) { return H5E_DEFAULT; }
 static inline unsigned rnn_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }

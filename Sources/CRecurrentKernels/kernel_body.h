@@ -57,6 +57,9 @@ static inline void RK_FN(rk_store)(RK_T *p, RK_V v, int valid) {
 
 #define RK_MAX_COLUMNS 16  /* NB·G accumulators per row, at most (the single-row LSTM tile: 4 blocks × 4 gates) */
 #define RK_MAX_PAIRS (RK_MAX_ROWS * RK_MAX_COLUMNS)
+#ifndef RK_KBLOCK
+#define RK_KBLOCK 16  /* columns summed in one chain before the partial sum joins the total (rk_tile) */
+#endif
 
 // The gate arithmetic of a tile, as PyTorch's cells order it (see ForwardPass.swift): acc[r][n·G + g] holds
 // the recurrent sum h·W_hh^T + b_hh of gate g for row b0 + r and block block0 + n; the input projection supplies
@@ -191,19 +194,44 @@ static inline __attribute__((always_inline)) void RK_FN(rk_tile)(const RK_ARGS *
             }
         }
     }
-    for (int k = 0; k < K; k++) {
-        if (ahead) __builtin_prefetch(ahead + (size_t)k * RK_VW, 0, 2);  // one line per k, into L2
-        RK_V w[RK_MAX_COLUMNS];
+    // The sum runs in blocks of RK_KBLOCK columns: each block's products are summed from zero, then added to the
+    // total of the blocks before (the first block starts from the bias). One chain of K roundings at the scale of
+    // the whole sum becomes K/RK_KBLOCK chains at the scale of a block's sum: a wide layer's result is then closer
+    // to the exact sum than PyTorch's (tests: AccuracyTests). Up to RK_KBLOCK columns it is one plain chain.
+    RK_V total[RK_MAX_ROWS][RK_MAX_COLUMNS];
+    for (int k0 = 0; k0 < K; k0 += RK_KBLOCK) {
+        if (k0 > 0) {
 #pragma clang loop unroll(full)
-        for (int n = 0; n < NB; n++) {
+            for (int r = 0; r < MR; r++) {
 #pragma clang loop unroll(full)
-            for (int g = 0; g < G; g++) w[n * G + g] = RK_FN(rk_load)(panel[n] + ((size_t)k * G + g) * RK_VW);
+                for (int j = 0; j < NB * G; j++) {
+                    total[r][j] = k0 == RK_KBLOCK ? acc[r][j] : total[r][j] + acc[r][j];
+                    acc[r][j] = (RK_V){};
+                }
+            }
         }
+        const int k1 = K - k0 > RK_KBLOCK ? k0 + RK_KBLOCK : K;
+        for (int k = k0; k < k1; k++) {
+            if (ahead) __builtin_prefetch(ahead + (size_t)k * RK_VW, 0, 2);  // one line per k, into L2
+            RK_V w[RK_MAX_COLUMNS];
+#pragma clang loop unroll(full)
+            for (int n = 0; n < NB; n++) {
+#pragma clang loop unroll(full)
+                for (int g = 0; g < G; g++) w[n * G + g] = RK_FN(rk_load)(panel[n] + ((size_t)k * G + g) * RK_VW);
+            }
+#pragma clang loop unroll(full)
+            for (int r = 0; r < MR; r++) {
+                RK_V hk = rows[r][k] - (RK_V){};  // a splat that keeps −0
+#pragma clang loop unroll(full)
+                for (int j = 0; j < NB * G; j++) acc[r][j] = RK_CAT(rk_fma_, RK_SFX)(hk, w[j], acc[r][j]);
+            }
+        }
+    }
+    if (K > RK_KBLOCK) {
 #pragma clang loop unroll(full)
         for (int r = 0; r < MR; r++) {
-            RK_V hk = rows[r][k] - (RK_V){};  // a splat that keeps −0
 #pragma clang loop unroll(full)
-            for (int j = 0; j < NB * G; j++) acc[r][j] = RK_CAT(rk_fma_, RK_SFX)(hk, w[j], acc[r][j]);
+            for (int j = 0; j < NB * G; j++) acc[r][j] = total[r][j] + acc[r][j];
         }
     }
     RK_FN(rk_finish_tile)(x, b0, block0, G, MR, NB, acc);

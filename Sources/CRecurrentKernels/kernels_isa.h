@@ -86,6 +86,27 @@ static inline rk_vf rk_tanh_f32(rk_vf x) {
 
 static inline rk_vf rk_sigmoid_f32(rk_vf x) { return rk_reciprocal_f32(1.0f + rk_exp_f32(-x)); }
 
+#ifdef RK_EXACT_ACTIVATIONS
+// For measuring what exactness costs (BENCHMARKS.md; never the default build): float32 tanh and sigmoid through
+// the C library in float64, lane by lane, rounded once to float32 (correctly rounded but for rare ties).
+static inline rk_vf rk_tanh_exact_f32(rk_vf x) {
+    float v[16];
+    __builtin_memcpy(v, &x, sizeof v);
+    for (int i = 0; i < 16; i++) v[i] = (float)tanh((double)v[i]);
+    __builtin_memcpy(&x, v, sizeof v);
+    return x;
+}
+static inline rk_vf rk_sigmoid_exact_f32(rk_vf x) {
+    float v[16];
+    __builtin_memcpy(v, &x, sizeof v);
+    for (int i = 0; i < 16; i++) v[i] = (float)(1.0 / (1.0 + exp(-(double)v[i])));
+    __builtin_memcpy(&x, v, sizeof v);
+    return x;
+}
+#define rk_tanh_f32 rk_tanh_exact_f32
+#define rk_sigmoid_f32 rk_sigmoid_exact_f32
+#endif
+
 // float64 keeps the C library's tanh and exp, lane by lane: the float64 tolerance (1e-12 against PyTorch) leaves
 // no room to trade accuracy, and no target asks float64 to be fast.
 static inline rk_vd rk_tanh_f64(rk_vd x) {

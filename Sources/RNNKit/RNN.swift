@@ -35,6 +35,12 @@ public struct RNN: Sendable {
         try self.init(stateDict: TensorFile.read(contentsOf: url), options: options)
     }
 
+    /// Loads the RNN in a file's bytes held in memory: a model bundled with an app or downloaded, in any format
+    /// `TensorFile` reads (see `TensorFile.read(_:name:isolatingHDF5:)`); `name` stands for the file in errors.
+    public init(data: Data, name: String = "bytes", options: RNNLoadOptions = RNNLoadOptions()) throws {
+        try self.init(stateDict: TensorFile.read(data, name: name), options: options)
+    }
+
     /// Finds, checks and loads the RNN module in `stateDict`; throws `RNNLoadError` naming what is wrong.
     public init(stateDict: StateDict, options: RNNLoadOptions = RNNLoadOptions()) throws {
         let found = RNNModuleFinder.prefixes(in: stateDict.names)

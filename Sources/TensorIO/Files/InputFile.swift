@@ -1,4 +1,6 @@
+import CPlatform
 import Dispatch
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -15,10 +17,21 @@ final class InputFile {
     /// The open descriptor (handed to the HDF5 worker as its input).
     let descriptor: Int32
 
+    /// True for bytes held in memory (`init(bytes:name:)`): `path` is only a name for errors.
+    let isInMemory: Bool
+
     /// A path that opens this very file again, `/proc/self/fd/N`, for libraries that open files by name; the
     /// path itself where /proc is not mounted.
     var descriptorPath: String {
         access("/proc/self/fd", X_OK) == 0 ? "/proc/self/fd/\(descriptor)" : path
+    }
+
+    /// `descriptorPath`, or an error for bytes in memory where /proc is not mounted (they have no other path).
+    func openingPath() throws -> String {
+        if isInMemory, access("/proc/self/fd", X_OK) != 0 {
+            throw TensorFileError(path: path, problem: .io("HDF5 from bytes needs /proc/self/fd, which is not mounted here: write the bytes to a file and read that"))
+        }
+        return descriptorPath
     }
 
     /// Opens `path` (kept as bytes: see `FileSystemPath`). Anything but a regular file (a FIFO, a device, a
@@ -41,9 +54,37 @@ final class InputFile {
         self.path = path
         self.descriptor = fd
         self.size = Int(info.st_size)
+        isInMemory = false
+    }
+
+    /// A file in memory holding `bytes` (memfd_create), named `name` in errors: every reader then works on
+    /// bytes as on a file, libhdf5 included (it opens `descriptorPath`). The bytes are copied once, into pages
+    /// the kernel frees when this closes.
+    init(bytes: UnsafeRawBufferPointer, name: String) throws {
+        let fd = rnn_memory_file("rnn-bytes")
+        guard fd >= 0 else { throw TensorFileError(path: name, problem: .io(systemMessage("cannot hold the bytes in memory"))) }
+        var done = 0
+        while done < bytes.count {
+            let n = write(fd, bytes.baseAddress! + done, min(bytes.count - done, 1 << 30))
+            if n < 0 {
+                if errno == EINTR { continue }
+                let message = systemMessage("cannot hold the bytes in memory")
+                close(fd)
+                throw TensorFileError(path: name, problem: .io(message))
+            }
+            done += n
+        }
+        self.path = name
+        self.descriptor = fd
+        self.size = bytes.count
+        isInMemory = true
     }
 
     deinit { close(descriptor) }
+
+    /// The last component of `path` without its extension: the name an NPY file's tensor takes, and a bare
+    /// tensor's in a checkpoint.
+    var stem: String { URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent }
 
     /// Fills `buffer` with the bytes at `offset`; throws `truncated` if the file ends first.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {

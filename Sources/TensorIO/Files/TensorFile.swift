@@ -7,8 +7,13 @@ public enum TensorFile {
 
     /// The format of the file at `url`, judged by its first bytes; throws `unknownFormat` when none matches.
     public static func format(of url: URL) throws -> any TensorFormat.Type {
-        let path = url.filePath
-        let file = try InputFile(path: path)
+        try format(of: InputFile(path: url.filePath))
+    }
+
+    /// The format of an open file, judged by its first bytes (and, for safetensors, which has no magic number,
+    /// by the extension of its path or name).
+    static func format(of file: InputFile) throws -> any TensorFormat.Type {
+        let path = file.path
         let head = try file.bytes(at: 0, count: min(file.size, 16))  // the legacy torch magic needs 14
         if head.starts(with: NPYHeader.magic) { return NPYFormat.self }
         if TorchCheckpointFormat.isLegacyCheckpoint(head) { return TorchCheckpointFormat.self }  // read() explains
@@ -30,7 +35,7 @@ public enum TensorFile {
         if file.size == 0 { throw TensorFileError(path: path, problem: .truncated(expected: 8, found: 0)) }
         // safetensors has no magic number: a file named .safetensors whose start does not look like one (cut in its
         // header, a header length past the end, a broken JSON object) goes to its reader, which says what is wrong.
-        if url.pathExtension.lowercased() == "safetensors" { return SafeTensorsFormat.self }
+        if URL(fileURLWithPath: path).pathExtension.lowercased() == "safetensors" { return SafeTensorsFormat.self }
         throw TensorFileError(path: path, problem: .unknownFormat)
     }
 
@@ -45,9 +50,31 @@ public enum TensorFile {
     /// With `isolatingHDF5`, an HDF5 file is read in a child process (`HDF5Format.readIsolated`), so that a
     /// hostile file that crashes or hangs libhdf5 gives an error instead of taking this process down.
     public static func read(contentsOf url: URL, isolatingHDF5: Bool = false) throws -> StateDict {
-        let format = try format(of: url)
-        if isolatingHDF5, format == HDF5Format.self { return try HDF5Format.readIsolated(contentsOf: url) }
-        return try format.read(contentsOf: url)
+        try read(InputFile(path: url.filePath), isolatingHDF5: isolatingHDF5)
+    }
+
+    /// Reads the tensors and metadata of a file's bytes held in memory (a file bundled with an app, downloaded,
+    /// or taken from an archive), whatever the format, as `read(contentsOf:)` reads a file. `name` stands for the
+    /// file in errors; its extension is what a path's would be (an NPY array's tensor is named after it, and a
+    /// `.safetensors` name sends bytes that do not look like any format to that reader, which says why).
+    ///
+    /// Every format reads from bytes, HDF5 included (libhdf5 opens them through `/proc/self/fd`). The bytes are
+    /// copied once into an anonymous in-memory file (memfd_create) while they are read.
+    public static func read(_ data: Data, name: String = "bytes", isolatingHDF5: Bool = false) throws -> StateDict {
+        let file = try data.withUnsafeBytes { try InputFile(bytes: $0, name: name) }
+        return try read(file, isolatingHDF5: isolatingHDF5)
+    }
+
+    static func read(_ file: InputFile, isolatingHDF5: Bool) throws -> StateDict {
+        let format = try format(of: file)
+        if isolatingHDF5, format == HDF5Format.self { return try HDF5Format.readIsolated(file) }
+        switch format {
+        case is NPYFormat.Type: return try NPYFormat.read(file)
+        case is NPZFormat.Type: return try NPZFormat.read(file)
+        case is HDF5Format.Type: return try HDF5Format.read(file)
+        case is SafeTensorsFormat.Type: return try SafeTensorsFormat.read(file)
+        default: return try TorchCheckpointFormat.read(file)
+        }
     }
 
     /// Writes `stateDict` to `url` in the format its extension names, atomically.

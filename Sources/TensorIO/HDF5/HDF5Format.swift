@@ -15,10 +15,14 @@ public enum HDF5Format: TensorFormat {
     /// machine's byte order: what h5py and we write) are located by libhdf5 and then read here like a stored NPZ
     /// member, in pieces on both cores and outside the library's lock; the others go through `H5Dread`.
     public static func read(contentsOf url: URL) throws -> StateDict {
-        let path = url.filePath
-        let input = try InputFile(path: path)  // the same clear error as other formats for a missing or unreadable file
+        try read(InputFile(path: url.filePath))  // the same clear error as other formats for a missing or unreadable file
+    }
+
+    /// Reads an open file (a path's, or bytes held in memory); errors name `input.path`.
+    static func read(_ input: InputFile) throws -> StateDict {
+        let path = input.path
         // libhdf5 opens the file this process has checked (a regular file, opened without blocking).
-        let (datasets, metadata) = try HDF5Library.locked { try HDF5Reader.read(path: path, opening: input.descriptorPath) }
+        let (datasets, metadata) = try HDF5Library.locked { try HDF5Reader.read(path: path, opening: input.openingPath()) }
         var result = StateDict(metadata: metadata)
         for (name, dataset) in datasets {
             switch dataset {

@@ -102,8 +102,13 @@ extension HDF5Format {
     /// result is the same as `read(contentsOf:)`'s, or a `TensorFileError` when libhdf5 crashes, hangs or runs
     /// out of memory. `worker` names the worker executable; by default `HDF5Isolation` says which.
     public static func readIsolated(contentsOf url: URL, limits: HDF5IsolationLimits? = nil, worker: URL? = nil) throws -> StateDict {
-        let path = url.filePath
-        let input = try InputFile(path: path)
+        try readIsolated(InputFile(path: url.filePath), limits: limits, worker: worker)
+    }
+
+    /// `readIsolated(contentsOf:)` for an open file (a path's, or bytes held in memory): the worker gets its
+    /// descriptor, never a path.
+    static func readIsolated(_ input: InputFile, limits: HDF5IsolationLimits? = nil, worker: URL? = nil) throws -> StateDict {
+        let path = input.path
         let limits = limits ?? HDF5IsolationLimits(fileSize: input.size)
         let executable = try HDF5Isolation.workerExecutable(worker, path: path)
         let memory = limits.memoryBytes ?? (2 << 30) + 8 * input.size

@@ -1,4 +1,7 @@
 import CHDF5
+#if canImport(Glibc)
+import Glibc
+#endif
 import OrderedCollections
 
 /// Reads every dataset of an HDF5 file into a state_dict; call only inside `HDF5Library.locked`.
@@ -29,14 +32,27 @@ struct HDF5Reader {
     /// `path`, kept as bytes; `/proc/self/fd/N` to read a file already opened and checked); errors name `path`.
     static func read(path: String, opening: String? = nil) throws -> (OrderedDictionary<String, Dataset>, StateDict.Metadata) {
         var reader = HDF5Reader(path: path)
-        let file = try HDF5Library.check(
-            FileSystemPath.withCString(opening ?? path) { H5Fopen($0, rnn_h5f_acc_rdonly(), rnn_h5p_default()) }, path)
+        let file = try HDF5Library.check(try open(opening ?? path), path)
         defer { H5Fclose(file) }
         let root = try HDF5Library.check(H5Gopen2(file, "/", rnn_h5p_default()), path)
         defer { H5Gclose(root) }
         try reader.walk(root, prefix: "")
         try reader.readMetadata(root)
         return (reader.datasets, reader.metadata)
+    }
+
+    /// Opens `name` read-only. libhdf5 resolves a symbolic link's real path when it opens a file, and
+    /// /proc/self/fd/N of bytes held in memory (a memfd: `TensorFile.read(_ data:)`) has none: such a file is read
+    /// whole and opened as an image of its bytes instead.
+    private static func open(_ name: String) throws -> hid_t {
+        var target = [CChar](repeating: 0, count: 16)
+        let length = FileSystemPath.withCString(name) { readlink($0, &target, target.count - 1) }
+        guard length > 0, String(cString: target).hasPrefix("/memfd:") else {
+            return FileSystemPath.withCString(name) { H5Fopen($0, rnn_h5f_acc_rdonly(), rnn_h5p_default()) }
+        }
+        let input = try InputFile(path: name)
+        let bytes = try input.bytes(at: 0, count: input.size)
+        return bytes.withUnsafeBytes { rnn_h5f_open_image($0.baseAddress, $0.count, "bytes") }
     }
 
     private func fail(_ tensor: String?, _ problem: TensorFileError.Problem) -> TensorFileError {

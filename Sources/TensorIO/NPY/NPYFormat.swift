@@ -9,10 +9,14 @@ public enum NPYFormat: TensorFormat {
     public static let fileExtensions = ["npy"]
 
     public static func read(contentsOf url: URL) throws -> StateDict {
-        let path = url.filePath
-        let file = try InputFile(path: path)
+        try read(InputFile(path: url.filePath))
+    }
+
+    /// Reads an open file (a path's, or bytes held in memory); errors name `file.path`.
+    static func read(_ file: InputFile) throws -> StateDict {
+        let path = file.path
         var source = FileRegion(file: file)
-        let name = url.deletingPathExtension().lastPathComponent
+        let name = file.stem
         var result = StateDict()
         switch try NPYArray.read(from: &source, path: path, name: name) {
         case .tensor(let tensor): result.tensors[name] = tensor

@@ -13,8 +13,12 @@ public enum NPZFormat: TensorFormat {
     public static let metadataEntry = "__metadata__"
 
     public static func read(contentsOf url: URL) throws -> StateDict {
-        let path = url.filePath
-        let file = try InputFile(path: path)
+        try read(InputFile(path: url.filePath))
+    }
+
+    /// Reads an open file (a path's, or bytes held in memory); errors name `file.path`.
+    static func read(_ file: InputFile) throws -> StateDict {
+        let path = file.path
         let directory = try ZipDirectory(file: file)
         // Deflated arrays are inflated first, all cores at once; the loop below then decodes every member in
         // order, so the result and the first error are those of reading one member after another.

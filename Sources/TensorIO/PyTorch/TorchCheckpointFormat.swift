@@ -35,7 +35,7 @@ public enum TorchCheckpointFormat: TensorFormat {
 
     /// True when `head` (a file's first bytes, at least 14) starts like a legacy `torch.save` file:
     /// PROTO, a protocol number, then the magic number.
-    public static func isLegacyCheckpoint(_ head: [UInt8]) -> Bool {
+    package static func isLegacyCheckpoint(_ head: [UInt8]) -> Bool {
         head.count >= 2 + legacyMagic.count && head[0] == 0x80 && head[2..<(2 + legacyMagic.count)].elementsEqual(legacyMagic)
     }
 
@@ -48,15 +48,19 @@ public enum TorchCheckpointFormat: TensorFormat {
     /// Reads every tensor of the checkpoint at `url`, named by its path through the checkpoint's containers;
     /// throws `TensorFileError` (a refused global or opcode is `unsupportedFeature` naming it).
     public static func read(contentsOf url: URL) throws -> StateDict {
-        let path = url.filePath
-        let file = try InputFile(path: path)
+        try read(InputFile(path: url.filePath))
+    }
+
+    /// Reads an open file (a path's, or bytes held in memory); errors name `file.path`.
+    static func read(_ file: InputFile) throws -> StateDict {
+        let path = file.path
         if isLegacyCheckpoint(try file.bytes(at: 0, count: min(file.size, 2 + legacyMagic.count))) {
             throw TensorFileError(path: path, problem: .unsupportedFeature(
                 "legacy (pre-1.6) torch.save format; re-save with torch.save(..., _use_new_zipfile_serialization=True)"))
         }
         let archive = try TorchArchive(file: file, directory: try ZipDirectory(file: file))
         let named = try PickleMachine.load(try archive.pickleBytes(), path: path, record: archive.pickle.name) { root in
-            try CheckpointFlattener.flatten(root, bareTensorName: url.deletingPathExtension().lastPathComponent, path: path)
+            try CheckpointFlattener.flatten(root, bareTensorName: file.stem, path: path)
         }
         let tensors = try materialize(named, from: archive, path: path)
         var result = StateDict()

@@ -13,8 +13,12 @@ public enum SafeTensorsFormat: TensorFormat {
     public static let fileExtensions = ["safetensors"]
 
     public static func read(contentsOf url: URL) throws -> StateDict {
-        let path = url.filePath
-        let file = try InputFile(path: path)
+        try read(InputFile(path: url.filePath))
+    }
+
+    /// Reads an open file (a path's, or bytes held in memory); errors name `file.path`.
+    static func read(_ file: InputFile) throws -> StateDict {
+        let path = file.path
         let header = try SafeTensorsHeader.read(from: file)
         var result = StateDict(metadata: header.metadata)
         result.tensors.reserveCapacity(header.entries.count)

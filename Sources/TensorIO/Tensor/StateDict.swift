@@ -31,4 +31,13 @@ public struct StateDict: Sendable, Equatable {
 
     /// The total byte count of all tensors.
     public var byteCount: Int { tensors.values.reduce(0) { $0 + $1.byteCount } }
+
+    /// True when both hold the same tensors (dtype, shape and bytes) under the same names and the same metadata,
+    /// in any order. Formats disagree about order (safetensors sorts the names, HDF5 lists them alphabetically),
+    /// and a model read back from either is the same model; compare `names` too where the order matters.
+    public static func == (lhs: StateDict, rhs: StateDict) -> Bool {
+        lhs.tensors.count == rhs.tensors.count && lhs.metadata.count == rhs.metadata.count
+            && lhs.tensors.allSatisfy { rhs.tensors[$0.key] == $0.value }
+            && lhs.metadata.allSatisfy { rhs.metadata[$0.key] == $0.value }
+    }
 }

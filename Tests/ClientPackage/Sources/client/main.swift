@@ -4,8 +4,12 @@ import RNNKit
 // Streams each model named on the command line one time step at a time, as a real-time app feeds its frames,
 // and checks that the steps give exactly the bits of one whole-sequence call.
 for path in CommandLine.arguments.dropFirst() {
-    let rnn = try RNN(contentsOf: URL(fileURLWithPath: path))
+    // From the file's bytes, as an app holds a model it bundles or downloads (RNN(contentsOf:) reads a path).
+    let rnn = try RNN(data: Data(contentsOf: URL(fileURLWithPath: path)), name: path)
     let c = rnn.configuration
+    // Its tensors under PyTorch's names and in PyTorch's order (OrderedDictionary comes with RNNKit).
+    let tensors: OrderedDictionary<String, Tensor> = rnn.tensors
+    precondition(tensors.keys.first == "weight_ih_l0")
     let steps = 9
     let frames = (0..<steps).map { t in (0..<c.inputSize).map { i in Float(sin(Double(t * c.inputSize + i))) } }
 
