@@ -2,7 +2,8 @@
 // RK_VI (the matching integer vector), RK_VU (the unaligned vector), RK_VW (lanes: 16 or 8) and RK_SFX (f32, f64).
 //
 // A step computes, for a tile of MR batch rows × NB unit blocks, G accumulators per (row, block): the bias b_hh
-// plus Σ_k h[row][k]·W_hh[gate][unit][k], k = 0, 1, 2… in that order, one fused multiply-add at a time. Then the
+// plus Σ_k h[row][k]·W_hh[gate][unit][k], k = 0, 1, 2… in that order, one fused multiply-add at a time, in blocks
+// of RK_KBLOCK columns whose partial sums join the total in order (see rk_tile). Then the
 // gate arithmetic runs on the accumulators while they are still in registers. The tile shape changes nothing in
 // any element's arithmetic, so neither does the number of threads.
 
