@@ -24,12 +24,13 @@ fi
 # LeakSanitizer runs at the exit of every process (the test runners and each command the tests start). It
 # reports objects of other libraries that it cannot see referenced (Swift on Linux packs bits into pointers,
 # llvm/llvm-project#56751): XCTest's own suite objects (swift-corelibs-xctest#342), Foundation's Process with
-# its pipes and the semaphore its termination handler signals (swift-corelibs-foundation#3260), and
+# its pipes and the semaphore its termination handler signals (swift-corelibs-foundation#3260), Data's buffers
+# (FoundationEssentials: a few of the 132 `Data(contentsOf:)` reads of BytesReadingTests, never the same ones), and
 # swift-argument-parser's strings on its usage-error exit. Those are suppressed by library; a leak whose stack
 # holds none of them, such as anything allocated by TensorIO's parsers alone, still fails the run.
 suppressions="$(mktemp "${TMPDIR:-/tmp}/lsan-suppressions.XXXXXX")"
 trap 'rm -f "$suppressions"' EXIT
-printf '%s\n' "leak:libXCTest.so" "leak:libFoundation.so" "leak:libswiftDispatch.so" "leak:ArgumentParser" > "$suppressions"
+printf '%s\n' "leak:libXCTest.so" "leak:libFoundation.so" "leak:libFoundationEssentials.so" "leak:libswiftDispatch.so" "leak:ArgumentParser" > "$suppressions"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$suppressions:print_suppressions=0}"
 # halt_on_error: the first report ends the process, so the test that caused it fails with ASan's report.
 # handle_sigill and no Swift backtracer: a Swift trap (SIGILL) gets ASan's stack trace; the backtracer itself

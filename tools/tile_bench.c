@@ -6,6 +6,7 @@
 //   clang -O3 -I Sources/CRecurrentKernels -I Sources/CRecurrentKernels/include tools/tile_bench.c \
 //       Sources/CRecurrentKernels/parallel.c -lm -lpthread -o /tmp/tile_bench
 //   /tmp/tile_bench B H K lstm|gru|tanh|linear [noprefetch]
+// (add -DTILE_BENCH_AVX2 to time the AVX2 kernels instead)
 //
 // K is the width of h (H for a cell); "linear" runs the LSTM's four gates' sums without their arithmetic.
 // `noprefetch` turns off the tiles' prefetch of the next group's weights (on when they exceed 1 MB). Prints the
@@ -23,7 +24,13 @@
 // AVX-512 kernels themselves, their static functions included.
 static size_t prefetch_bytes = 1 << 20;
 #define RK_PREFETCH_BYTES prefetch_bytes
+#ifdef TILE_BENCH_AVX2  /* -DTILE_BENCH_AVX2: the AVX2 kernels instead */
+#include "kernels_avx2.c"
+#define TILE_BENCH_ISA "avx2"
+#else
 #include "kernels_avx512.c"
+#define TILE_BENCH_ISA "avx512f"
+#endif
 
 #if !defined(__x86_64__)
 int main(void) {
@@ -48,8 +55,8 @@ static float *filled(size_t count, float scale) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 5 || !__builtin_cpu_supports("avx512f")) {
-        fprintf(stderr, "usage: tile_bench B H K lstm|gru|tanh|linear [noprefetch]  (needs AVX-512)\n");
+    if (argc < 5 || !__builtin_cpu_supports(TILE_BENCH_ISA)) {
+        fprintf(stderr, "usage: tile_bench B H K lstm|gru|tanh|linear [noprefetch]  (needs " TILE_BENCH_ISA ")\n");
         return 2;
     }
     const int B = atoi(argv[1]), H = atoi(argv[2]), K = atoi(argv[3]);
@@ -89,7 +96,7 @@ int main(int argc, char **argv) {
     const int prefetch = (size_t)blocks * K * G * 16 * sizeof(float) > prefetch_bytes;
 
     // The groups of a phase done by one thread: `wide` blocks at a time, single blocks at the end (rk_items).
-    const int tallest = rk_rows_per_tile_f32(B), wide = rk_blocks_per_tile_f32(G, tallest);
+    const int tallest = rk_rows_per_tile_f32(G, B), wide = rk_blocks_per_tile_f32(G, tallest);
     const double work = (double)B * H * G * K;
     const int repeats = (int)(2e8 / work) + 1;
     double best = 1e30;

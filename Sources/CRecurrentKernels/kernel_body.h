@@ -238,13 +238,70 @@ static inline __attribute__((always_inline)) void RK_FN(rk_tile)(const RK_ARGS *
     RK_FN(rk_finish_tile)(x, b0, block0, G, MR, NB, acc);
 }
 
+// The columns [k0, k1) of a tile's sums, one block of RK_KBLOCK columns (rk_group_columns): the same arithmetic as
+// rk_tile, run with the loops the other way round. The first block starts from the bias and is kept in `totals`
+// ([MR][NB·G] vectors); each later block's sum is added to it, total + block, as rk_tile adds them; the last one
+// runs the gate arithmetic. The results are rk_tile's, bit for bit.
+static inline __attribute__((always_inline)) void RK_FN(rk_tile_part)(const RK_ARGS *x, int b0, int block0, int k0,
+                                                                      int k1, RK_V *totals, const int G,
+                                                                      const int MR, const int NB) {
+    const int K = x->columns;
+    RK_V acc[RK_MAX_ROWS][RK_MAX_COLUMNS];
+    const RK_T *panel[RK_MAX_COLUMNS];
+    const RK_T *rows[RK_MAX_ROWS];
+#pragma clang loop unroll(full)
+    for (int n = 0; n < NB; n++) panel[n] = x->w + (size_t)(block0 + n) * K * G * RK_VW;
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) rows[r] = x->h + (long)(b0 + r) * x->ldh;
+#pragma clang loop unroll(full)
+    for (int n = 0; n < NB; n++) {
+#pragma clang loop unroll(full)
+        for (int g = 0; g < G; g++) {
+            RK_V start = k0 == 0 && x->bias_hh ? RK_FN(rk_load)(x->bias_hh + ((size_t)(block0 + n) * G + g) * RK_VW)
+                                               : (RK_V){};
+#pragma clang loop unroll(full)
+            for (int r = 0; r < MR; r++) acc[r][n * G + g] = start;
+        }
+    }
+    for (int k = k0; k < k1; k++) {
+        RK_V w[RK_MAX_COLUMNS];
+#pragma clang loop unroll(full)
+        for (int n = 0; n < NB; n++) {
+#pragma clang loop unroll(full)
+            for (int g = 0; g < G; g++) w[n * G + g] = RK_FN(rk_load)(panel[n] + ((size_t)k * G + g) * RK_VW);
+        }
+#pragma clang loop unroll(full)
+        for (int r = 0; r < MR; r++) {
+            RK_V hk = rows[r][k] - (RK_V){};  // a splat that keeps −0
+#pragma clang loop unroll(full)
+            for (int j = 0; j < NB * G; j++) acc[r][j] = RK_CAT(rk_fma_, RK_SFX)(hk, w[j], acc[r][j]);
+        }
+    }
+    if (k0 > 0) {
+#pragma clang loop unroll(full)
+        for (int r = 0; r < MR; r++) {
+#pragma clang loop unroll(full)
+            for (int j = 0; j < NB * G; j++) acc[r][j] = totals[r * NB * G + j] + acc[r][j];
+        }
+    }
+    if (k1 < K) {
+#pragma clang loop unroll(full)
+        for (int r = 0; r < MR; r++) {
+#pragma clang loop unroll(full)
+            for (int j = 0; j < NB * G; j++) totals[r * NB * G + j] = acc[r][j];
+        }
+        return;
+    }
+    RK_FN(rk_finish_tile)(x, b0, block0, G, MR, NB, acc);
+}
+
 // The tiles used (gates, rows, blocks), chosen so that accumulators + weight vectors fit in 32 registers
 // (AVX-512): rows × blocks × gates ≤ 24, or 16 for the single-row LSTM tile, whose FMAs read the weights from
 // memory themselves. Single-row tiles take several blocks so that enough independent sums hide the FMA latency
 // (two FMAs per cycle, four cycles each: eight sums are just enough). One list serves both the definitions and
 // rk_pick.
 #define RK_TILES_SHORT(X)                                                                                      \
-    X(1, 1, 8) X(1, 2, 8) X(1, 1, 4) X(1, 2, 4) X(1, 1, 1) X(1, 2, 1)                                        \
+    X(1, 1, 8) X(1, 2, 8) X(1, 1, 4) X(1, 2, 4) X(1, 1, 2) X(1, 2, 2) X(1, 1, 1) X(1, 2, 1)                 \
     X(3, 1, 3) X(3, 2, 3) X(3, 1, 2) X(3, 2, 2) X(3, 1, 1) X(3, 2, 1)                                        \
     X(4, 1, 2) X(4, 2, 2) X(4, 1, 1) X(4, 2, 1)
 #if RK_MAX_ROWS >= 6
@@ -266,8 +323,36 @@ RK_TILES(RK_TILE)
 
 typedef void (*RK_FN(rk_tile_fn))(const RK_ARGS *, int, int, const RK_T *);
 
+#if RK_NARROW
+#define RK_TILE_PART(G, MR, NB)                                                                                  \
+    static void RK_FN(rk_tile_part_##G##_##MR##_##NB)(const RK_ARGS *x, int b0, int block0, int k0, int k1,     \
+                                                      RK_V *totals) {                                            \
+        RK_FN(rk_tile_part)(x, b0, block0, k0, k1, totals, G, MR, NB);                                           \
+    }
+RK_TILES(RK_TILE_PART)
+
+typedef void (*RK_FN(rk_tile_part_fn))(const RK_ARGS *, int, int, int, int, RK_V *);
+
+static RK_FN(rk_tile_part_fn) RK_FN(rk_pick_part)(int G, int MR, int NB) {
+#define RK_CASE(g, mr, nb) if (G == g && MR == mr && NB == nb) return RK_FN(rk_tile_part_##g##_##mr##_##nb);
+    RK_TILES(RK_CASE)
+#undef RK_CASE
+    return 0;
+}
+#endif
+
 /// Blocks per tile for the tallest tile a batch allows.
 static int RK_FN(rk_blocks_per_tile)(int G, int rows) {
+#if RK_NARROW
+    // 16 vector registers of 32 bytes (AVX2): a 64-byte vector takes two, so a tile keeps at most 6 of them as
+    // accumulators (12 registers), leaving room for a weight vector and the broadcast h[k]; larger tiles would
+    // spill an accumulator to memory at every multiply-add. Still 8–12 independent sums to hide the FMA latency.
+    switch (G) {
+    case 1: return rows <= 1 ? 4 : 2;
+    case 3: return rows <= 1 ? 2 : 1;
+    default: return 1;
+    }
+#endif
     switch (G) {
     case 1: return rows <= 2 ? 8 : 4;
     case 3: return rows <= 2 ? 3 : rows <= 4 ? 2 : 1;
@@ -282,7 +367,12 @@ static RK_FN(rk_tile_fn) RK_FN(rk_pick)(int G, int MR, int NB) {
     return 0;
 }
 
-static int RK_FN(rk_rows_per_tile)(int rows) {
+static int RK_FN(rk_rows_per_tile)(int G, int rows) {
+#if RK_NARROW
+    if (G == 4) return 1;  // an LSTM tile of two rows would hold 8 accumulators: see rk_blocks_per_tile
+#else
+    (void)G;
+#endif
     if (rows >= 6 && RK_MAX_ROWS >= 6) return 6;
     if (rows >= 4 && RK_MAX_ROWS >= 4) return 4;
     return rows >= 2 ? 2 : 1;
@@ -294,13 +384,47 @@ static int RK_FN(rk_rows_per_tile)(int rows) {
 /// found it. When the weights are larger than L2 (RK_PREFETCH_BYTES), that first tile would wait on memory for every
 /// line: so each tile also asks, one line per k, for a K-line part of the next blocks' panel, which the tiles of
 /// this group thus bring into L2 before the next group starts (tools/tile_bench.c measures it: BENCHMARKS.md).
+#if RK_NARROW
+#define RK_COLUMN_ROWS 32  /* rows whose block sums rk_group_columns keeps at a time (32 × 6 vectors: 12 KB) */
+
+/// rk_group with the columns outside: for each block of RK_KBLOCK columns, every row tile in turn, so that the
+/// block's slice of the weights (RK_KBLOCK·G lines per unit block) is read from L1 by every row tile instead of
+/// the whole panel from L2 by each. With 16 registers (AVX2) a tile has too few rows to reuse the weights it
+/// loads, and a panel wider than L1 left the sums waiting on L2. The partial sums wait in `totals`.
+static void RK_FN(rk_group_columns)(const RK_ARGS *x, int batch, int start, int nb, int tallest) {
+    const int K = x->columns, G = x->gates;
+    RK_V totals[RK_COLUMN_ROWS * RK_MAX_COLUMNS];
+    for (int r0 = 0; r0 < batch; r0 += RK_COLUMN_ROWS) {
+        const int end = batch - r0 > RK_COLUMN_ROWS ? r0 + RK_COLUMN_ROWS : batch;
+        for (int k0 = 0; k0 < K; k0 += RK_KBLOCK) {
+            const int k1 = K - k0 > RK_KBLOCK ? k0 + RK_KBLOCK : K;
+            for (int b0 = r0; b0 < end;) {
+                int mr = RK_FN(rk_rows_per_tile)(G, end - b0);
+                if (mr > tallest) mr = tallest;
+                RK_FN(rk_pick_part)(G, mr, nb)(x, b0, start, k0, k1, totals + (size_t)(b0 - r0) * nb * G);
+                b0 += mr;
+            }
+        }
+    }
+}
+#endif
+
 static void RK_FN(rk_group)(const RK_ARGS *x, int batch, int start, int nb, int tallest) {
     const int K = x->columns, G = x->gates, blocks = (x->units + RK_VW - 1) / RK_VW;
+#if RK_NARROW
+    // An LSTM's single-row tiles over a panel larger than L1's share for it: columns outside (rk_group_columns).
+    // Measured with tools/tile_bench.c (BENCHMARKS.md): 1.15× faster for LSTMs, 0.9× for the GRU and RNN tiles,
+    // which have two rows to reuse each weight they load.
+    if (G == 4 && batch > tallest && K > RK_KBLOCK && (size_t)nb * K * G * RK_VW * sizeof(RK_T) > (16 << 10)) {
+        RK_FN(rk_group_columns)(x, batch, start, nb, tallest);
+        return;
+    }
+#endif
     const int prefetch = (size_t)blocks * K * G * RK_VW * sizeof(RK_T) > RK_PREFETCH_BYTES;
     const RK_T *next = x->w + (size_t)(start + nb) * K * G * RK_VW;
     int tile = 0;
     for (int b0 = 0; b0 < batch; tile++) {
-        int mr = RK_FN(rk_rows_per_tile)(batch - b0);
+        int mr = RK_FN(rk_rows_per_tile)(x->gates, batch - b0);
         if (mr > tallest) mr = tallest;
         // Part `tile` of the next nb blocks' panels, when it exists.
         const int wanted = prefetch && tile < nb * G && (start + nb) * G + tile < blocks * G;
@@ -313,7 +437,7 @@ static void RK_FN(rk_group)(const RK_ARGS *x, int batch, int start, int nb, int 
 /// part). The blocks are cut into parts at multiples of `wide` where possible; some parts may be empty.
 static void RK_FN(rk_items)(int gates, int batch, int blocks, int parts, int part, int *wide, int *first, int *span,
                             int *full, int *count) {
-    *wide = RK_FN(rk_blocks_per_tile)(gates, RK_FN(rk_rows_per_tile)(batch));
+    *wide = RK_FN(rk_blocks_per_tile)(gates, RK_FN(rk_rows_per_tile)(gates, batch));
     int lower = 0, upper = blocks;
     if (parts > 1) {
         const int groups = (blocks + *wide - 1) / *wide;
@@ -358,7 +482,7 @@ static int RK_FN(rk_item_count)(const RK_ARGS *x, int batch, int blocks, int par
 /// is shared), nobody waits for it beyond the piece it is working on. Few, large pieces: every claim moves a cache
 /// line between cores.
 static void RK_FN(rk_phase)(const RK_ARGS *x, int batch, int blocks, rk_schedule *schedule, int phase, int member) {
-    const int tallest = RK_FN(rk_rows_per_tile)(batch);
+    const int tallest = RK_FN(rk_rows_per_tile)(x->gates, batch);
     const int parts = schedule ? rk_schedule_parts(schedule) : 1;
     for (int pass = 0; pass < parts; pass++) {
         const int part = (member + pass) % parts;
@@ -392,7 +516,7 @@ void RK_CAT(RK_CAT(rk_project_, RK_SFX), RK_CAT(_, RK_ISA))(const RK_T *x, long 
     // Rows a panel at a time, so that they stay in cache while every group of blocks goes through them.
     for (int r0 = 0; r0 < rows; r0 += 96) {
         const int n = rows - r0 < 96 ? rows - r0 : 96;
-        const int tallest = RK_FN(rk_rows_per_tile)(n);
+        const int tallest = RK_FN(rk_rows_per_tile)(1, n);
         const int wide = RK_FN(rk_blocks_per_tile)(1, tallest);
         a.h = x + (long)r0 * ldx;
         a.dst = out + (long)r0 * ldout;

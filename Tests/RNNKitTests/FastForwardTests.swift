@@ -223,7 +223,7 @@ struct FastForwardTests {
     }
 
     /// The AVX2 and baseline kernels, which this machine would not choose by itself, against the reference too.
-    @Test(arguments: ForwardCase.all.filter { $0.seed % 3 == 0 || $0.dtype == .float64 }, [Int32(0), 1])
+    @Test(arguments: ForwardCase.all.filter { $0.seed % 3 == 0 || $0.dtype == .float64 || $0.seed == 19 }, [Int32(0), 1])
     func everyKernelVersionMatchesReference(_ forwardCase: ForwardCase, _ kernels: Int32) throws {
         let (rnn, input, h0, c0, lengths) = try forwardCase.make()
         let fast = try rnn.forward(input, h0: h0, c0: c0, lengths: lengths, threads: nil, tuning: ForwardTuning(kernels: kernels))
