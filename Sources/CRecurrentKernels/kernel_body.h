@@ -238,61 +238,66 @@ static inline __attribute__((always_inline)) void RK_FN(rk_tile)(const RK_ARGS *
     RK_FN(rk_finish_tile)(x, b0, block0, G, MR, NB, acc);
 }
 
-// The columns [k0, k1) of a tile's sums, one block of RK_KBLOCK columns (rk_group_columns): the same arithmetic as
-// rk_tile, run with the loops the other way round. The first block starts from the bias and is kept in `totals`
-// ([MR][NB·G] vectors); each later block's sum is added to it, total + block, as rk_tile adds them; the last one
-// runs the gate arithmetic. The results are rk_tile's, bit for bit.
+// The columns [k0, k1) of a tile's sums, a whole number of RK_KBLOCK blocks (but at the end), for
+// rk_group_columns: the same arithmetic as rk_tile, run with the loops the other way round. Each block's sum starts
+// from zero (the first from the bias) and is added to the total, total + block, as rk_tile adds them; between
+// calls the totals wait in `totals` ([MR][NB·G] vectors); the call that ends at K runs the gate arithmetic. The
+// results are rk_tile's, bit for bit.
 static inline __attribute__((always_inline)) void RK_FN(rk_tile_part)(const RK_ARGS *x, int b0, int block0, int k0,
                                                                       int k1, RK_V *totals, const int G,
                                                                       const int MR, const int NB) {
     const int K = x->columns;
-    RK_V acc[RK_MAX_ROWS][RK_MAX_COLUMNS];
+    RK_V acc[RK_MAX_ROWS][RK_MAX_COLUMNS], total[RK_MAX_ROWS][RK_MAX_COLUMNS];
     const RK_T *panel[RK_MAX_COLUMNS];
     const RK_T *rows[RK_MAX_ROWS];
 #pragma clang loop unroll(full)
     for (int n = 0; n < NB; n++) panel[n] = x->w + (size_t)(block0 + n) * K * G * RK_VW;
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) rows[r] = x->h + (long)(b0 + r) * x->ldh;
-#pragma clang loop unroll(full)
-    for (int n = 0; n < NB; n++) {
-#pragma clang loop unroll(full)
-        for (int g = 0; g < G; g++) {
-            RK_V start = k0 == 0 && x->bias_hh ? RK_FN(rk_load)(x->bias_hh + ((size_t)(block0 + n) * G + g) * RK_VW)
-                                               : (RK_V){};
-#pragma clang loop unroll(full)
-            for (int r = 0; r < MR; r++) acc[r][n * G + g] = start;
-        }
-    }
-    for (int k = k0; k < k1; k++) {
-        RK_V w[RK_MAX_COLUMNS];
+    for (int kb = k0; kb < k1; kb += RK_KBLOCK) {
 #pragma clang loop unroll(full)
         for (int n = 0; n < NB; n++) {
 #pragma clang loop unroll(full)
-            for (int g = 0; g < G; g++) w[n * G + g] = RK_FN(rk_load)(panel[n] + ((size_t)k * G + g) * RK_VW);
+            for (int g = 0; g < G; g++) {
+                RK_V start = kb == 0 && x->bias_hh
+                                 ? RK_FN(rk_load)(x->bias_hh + ((size_t)(block0 + n) * G + g) * RK_VW) : (RK_V){};
+#pragma clang loop unroll(full)
+                for (int r = 0; r < MR; r++) acc[r][n * G + g] = start;
+            }
+        }
+        const int ke = k1 - kb > RK_KBLOCK ? kb + RK_KBLOCK : k1;
+        for (int k = kb; k < ke; k++) {
+            RK_V w[RK_MAX_COLUMNS];
+#pragma clang loop unroll(full)
+            for (int n = 0; n < NB; n++) {
+#pragma clang loop unroll(full)
+                for (int g = 0; g < G; g++) w[n * G + g] = RK_FN(rk_load)(panel[n] + ((size_t)k * G + g) * RK_VW);
+            }
+#pragma clang loop unroll(full)
+            for (int r = 0; r < MR; r++) {
+                RK_V hk = rows[r][k] - (RK_V){};  // a splat that keeps −0
+#pragma clang loop unroll(full)
+                for (int j = 0; j < NB * G; j++) acc[r][j] = RK_CAT(rk_fma_, RK_SFX)(hk, w[j], acc[r][j]);
+            }
         }
 #pragma clang loop unroll(full)
         for (int r = 0; r < MR; r++) {
-            RK_V hk = rows[r][k] - (RK_V){};  // a splat that keeps −0
 #pragma clang loop unroll(full)
-            for (int j = 0; j < NB * G; j++) acc[r][j] = RK_CAT(rk_fma_, RK_SFX)(hk, w[j], acc[r][j]);
-        }
-    }
-    if (k0 > 0) {
-#pragma clang loop unroll(full)
-        for (int r = 0; r < MR; r++) {
-#pragma clang loop unroll(full)
-            for (int j = 0; j < NB * G; j++) acc[r][j] = totals[r * NB * G + j] + acc[r][j];
+            for (int j = 0; j < NB * G; j++) {
+                total[r][j] = kb == 0 ? acc[r][j]
+                              : kb == k0 ? totals[r * NB * G + j] + acc[r][j] : total[r][j] + acc[r][j];
+            }
         }
     }
     if (k1 < K) {
 #pragma clang loop unroll(full)
         for (int r = 0; r < MR; r++) {
 #pragma clang loop unroll(full)
-            for (int j = 0; j < NB * G; j++) totals[r * NB * G + j] = acc[r][j];
+            for (int j = 0; j < NB * G; j++) totals[r * NB * G + j] = total[r][j];
         }
         return;
     }
-    RK_FN(rk_finish_tile)(x, b0, block0, G, MR, NB, acc);
+    RK_FN(rk_finish_tile)(x, b0, block0, G, MR, NB, total);
 }
 
 // The tiles used (gates, rows, blocks), chosen so that accumulators + weight vectors fit in 32 registers
@@ -369,7 +374,9 @@ static RK_FN(rk_tile_fn) RK_FN(rk_pick)(int G, int MR, int NB) {
 
 static int RK_FN(rk_rows_per_tile)(int G, int rows) {
 #if RK_NARROW
-    if (G == 4) return 1;  // an LSTM tile of two rows would hold 8 accumulators: see rk_blocks_per_tile
+    // Two rows of an LSTM's or a GRU's gates would hold 8 or 6 accumulators and their weights: one row, and
+    // the rows take the columns outside, reading the weights from L1 (rk_group).
+    if (G >= 3) return 1;
 #else
     (void)G;
 #endif
@@ -386,6 +393,9 @@ static int RK_FN(rk_rows_per_tile)(int G, int rows) {
 /// this group thus bring into L2 before the next group starts (tools/tile_bench.c measures it: BENCHMARKS.md).
 #if RK_NARROW
 #define RK_COLUMN_ROWS 32  /* rows whose block sums rk_group_columns keeps at a time (32 × 6 vectors: 12 KB) */
+#ifndef RK_COLUMN_CHUNK
+#define RK_COLUMN_CHUNK 64  /* columns per pass over the rows (4 blocks of 16: 16 KB of an LSTM's weights, in L1) */
+#endif
 
 /// rk_group with the columns outside: for each block of RK_KBLOCK columns, every row tile in turn, so that the
 /// block's slice of the weights (RK_KBLOCK·G lines per unit block) is read from L1 by every row tile instead of
@@ -396,8 +406,8 @@ static void RK_FN(rk_group_columns)(const RK_ARGS *x, int batch, int start, int 
     RK_V totals[RK_COLUMN_ROWS * RK_MAX_COLUMNS];
     for (int r0 = 0; r0 < batch; r0 += RK_COLUMN_ROWS) {
         const int end = batch - r0 > RK_COLUMN_ROWS ? r0 + RK_COLUMN_ROWS : batch;
-        for (int k0 = 0; k0 < K; k0 += RK_KBLOCK) {
-            const int k1 = K - k0 > RK_KBLOCK ? k0 + RK_KBLOCK : K;
+        for (int k0 = 0; k0 < K; k0 += RK_COLUMN_CHUNK) {
+            const int k1 = K - k0 > RK_COLUMN_CHUNK ? k0 + RK_COLUMN_CHUNK : K;
             for (int b0 = r0; b0 < end;) {
                 int mr = RK_FN(rk_rows_per_tile)(G, end - b0);
                 if (mr > tallest) mr = tallest;
@@ -412,10 +422,10 @@ static void RK_FN(rk_group_columns)(const RK_ARGS *x, int batch, int start, int 
 static void RK_FN(rk_group)(const RK_ARGS *x, int batch, int start, int nb, int tallest) {
     const int K = x->columns, G = x->gates, blocks = (x->units + RK_VW - 1) / RK_VW;
 #if RK_NARROW
-    // An LSTM's single-row tiles over a panel larger than L1's share for it: columns outside (rk_group_columns).
-    // Measured with tools/tile_bench.c (BENCHMARKS.md): 1.15× faster for LSTMs, 0.9× for the GRU and RNN tiles,
-    // which have two rows to reuse each weight they load.
-    if (G == 4 && batch > tallest && K > RK_KBLOCK && (size_t)nb * K * G * RK_VW * sizeof(RK_T) > (16 << 10)) {
+    // LSTM and GRU single-row tiles over a panel larger than L1's share for it: columns outside
+    // (rk_group_columns). Measured with tools/tile_bench.c (BENCHMARKS.md): 1.2–1.5× faster than their tiles with
+    // the panel streaming from L2; the RNN's two-row tiles, which reuse each weight they load, are not.
+    if (G >= 3 && batch > tallest && K > RK_KBLOCK && (size_t)nb * K * G * RK_VW * sizeof(RK_T) > (16 << 10)) {
         RK_FN(rk_group_columns)(x, batch, start, nb, tallest);
         return;
     }
