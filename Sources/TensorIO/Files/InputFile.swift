@@ -58,21 +58,14 @@ final class InputFile {
     }
 
     /// A file in memory holding `bytes` (memfd_create), named `name` in errors: every reader then works on
-    /// bytes as on a file, libhdf5 included (it opens `descriptorPath`). The bytes are copied once, into pages
-    /// the kernel frees when this closes.
+    /// bytes as on a file (libhdf5 through `descriptorPath`, as an image of the bytes: HDF5Reader). The bytes are
+    /// copied once, into pages the kernel frees when this closes.
     init(bytes: UnsafeRawBufferPointer, name: String) throws {
         let fd = rnn_memory_file("rnn-bytes")
         guard fd >= 0 else { throw TensorFileError(path: name, problem: .io(systemMessage("cannot hold the bytes in memory"))) }
-        var done = 0
-        while done < bytes.count {
-            let n = write(fd, bytes.baseAddress! + done, min(bytes.count - done, 1 << 30))
-            if n < 0 {
-                if errno == EINTR { continue }
-                let message = systemMessage("cannot hold the bytes in memory")
-                close(fd)
-                throw TensorFileError(path: name, problem: .io(message))
-            }
-            done += n
+        do { try OutputFile(path: name, descriptor: fd).write(bytes) } catch {
+            close(fd)
+            throw error
         }
         self.path = name
         self.descriptor = fd

@@ -12,7 +12,7 @@ public enum TensorFile {
 
     /// The format of an open file, judged by its first bytes (and, for safetensors, which has no magic number,
     /// by the extension of its path or name).
-    static func format(of file: InputFile) throws -> any TensorFormat.Type {
+    static func format(of file: InputFile) throws -> any InputFileReading.Type {
         let path = file.path
         let head = try file.bytes(at: 0, count: min(file.size, 16))  // the legacy torch magic needs 14
         if head.starts(with: NPYHeader.magic) { return NPYFormat.self }
@@ -58,8 +58,8 @@ public enum TensorFile {
     /// file in errors; its extension is what a path's would be (an NPY array's tensor is named after it, and a
     /// `.safetensors` name sends bytes that do not look like any format to that reader, which says why).
     ///
-    /// Every format reads from bytes, HDF5 included (libhdf5 opens them through `/proc/self/fd`). The bytes are
-    /// copied once into an anonymous in-memory file (memfd_create) while they are read.
+    /// Every format reads from bytes, HDF5 included (libhdf5 opens them as a file image, which it copies). The
+    /// bytes are copied once into an anonymous in-memory file (memfd_create) while they are read.
     public static func read(_ data: Data, name: String = "bytes", isolatingHDF5: Bool = false) throws -> StateDict {
         let file = try data.withUnsafeBytes { try InputFile(bytes: $0, name: name) }
         return try read(file, isolatingHDF5: isolatingHDF5)
@@ -68,13 +68,7 @@ public enum TensorFile {
     static func read(_ file: InputFile, isolatingHDF5: Bool) throws -> StateDict {
         let format = try format(of: file)
         if isolatingHDF5, format == HDF5Format.self { return try HDF5Format.readIsolated(file) }
-        switch format {
-        case is NPYFormat.Type: return try NPYFormat.read(file)
-        case is NPZFormat.Type: return try NPZFormat.read(file)
-        case is HDF5Format.Type: return try HDF5Format.read(file)
-        case is SafeTensorsFormat.Type: return try SafeTensorsFormat.read(file)
-        default: return try TorchCheckpointFormat.read(file)
-        }
+        return try format.read(file)
     }
 
     /// Writes `stateDict` to `url` in the format its extension names, atomically.
@@ -86,3 +80,15 @@ public enum TensorFile {
         try format.write(stateDict, to: url, options: options)
     }
 }
+
+/// A format that reads from an open `InputFile` (a path's, or bytes held in memory), errors naming `file.path`:
+/// every format TensorFile detects, so that `read(contentsOf:)` and `read(_ data:)` share one reader each.
+protocol InputFileReading: TensorFormat {
+    static func read(_ file: InputFile) throws -> StateDict
+}
+
+extension NPYFormat: InputFileReading {}
+extension NPZFormat: InputFileReading {}
+extension HDF5Format: InputFileReading {}
+extension SafeTensorsFormat: InputFileReading {}
+extension TorchCheckpointFormat: InputFileReading {}

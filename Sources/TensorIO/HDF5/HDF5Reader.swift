@@ -42,17 +42,21 @@ struct HDF5Reader {
     }
 
     /// Opens `name` read-only. libhdf5 resolves a symbolic link's real path when it opens a file, and
-    /// /proc/self/fd/N of bytes held in memory (a memfd: `TensorFile.read(_ data:)`) has none: such a file is read
-    /// whole and opened as an image of its bytes instead.
+    /// /proc/self/fd/N of bytes held in memory (a memfd: `TensorFile.read(_ data:)`) has none: such a file is
+    /// mapped and opened as an image of its bytes instead (libhdf5 copies the image; the mapping ends here). The
+    /// check is on the descriptor itself, so the HDF5 worker, which gets only a descriptor, does the same.
     private static func open(_ name: String) throws -> hid_t {
         var target = [CChar](repeating: 0, count: 16)
         let length = FileSystemPath.withCString(name) { readlink($0, &target, target.count - 1) }
-        guard length > 0, String(cString: target).hasPrefix("/memfd:") else {
-            return FileSystemPath.withCString(name) { H5Fopen($0, rnn_h5f_acc_rdonly(), rnn_h5p_default()) }
-        }
+        let opened = { FileSystemPath.withCString(name) { H5Fopen($0, rnn_h5f_acc_rdonly(), rnn_h5p_default()) } }
+        guard length > 0, String(cString: target).hasPrefix("/memfd:") else { return opened() }
         let input = try InputFile(path: name)
-        let bytes = try input.bytes(at: 0, count: input.size)
-        return bytes.withUnsafeBytes { rnn_h5f_open_image($0.baseAddress, $0.count, "bytes") }
+        guard input.size > 0 else { return opened() }  // libhdf5 says what is wrong with an empty file
+        guard let image = mmap(nil, input.size, PROT_READ, MAP_PRIVATE, input.descriptor, 0), image != MAP_FAILED else {
+            throw TensorFileError(path: name, problem: .io(systemMessage("cannot map the bytes")))
+        }
+        defer { munmap(image, input.size) }
+        return rnn_h5f_open_image(image, input.size, "bytes")
     }
 
     private func fail(_ tensor: String?, _ problem: TensorFileError.Problem) -> TensorFileError {
