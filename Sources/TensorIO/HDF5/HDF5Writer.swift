@@ -15,6 +15,8 @@ struct HDF5Writer {
         defer { H5Pclose(creation) }
         H5Pset_link_creation_order(creation, UInt32(H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED))
         H5Pset_attr_creation_order(creation, UInt32(H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED))
+        // The root group's header would record its times (whole seconds) too: two writes a second apart differed.
+        H5Pset_obj_track_times(creation, false)
         let file = try HDF5Library.check(
             FileSystemPath.withCString(temporaryPath) { H5Fcreate($0, rnn_h5f_acc_trunc(), creation, rnn_h5p_default()) }, path)
         var closed = false
@@ -38,6 +40,7 @@ struct HDF5Writer {
                     let groupCreation = H5Pcreate(rnn_h5p_group_create())
                     defer { H5Pclose(groupCreation) }
                     H5Pset_link_creation_order(groupCreation, UInt32(H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED))
+                    H5Pset_obj_track_times(groupCreation, false)
                     let group = H5Gcreate2(parent, part, rnn_h5p_default(), groupCreation, rnn_h5p_default())
                     guard group >= 0 else {
                         _ = HDF5Library.drainErrors()
