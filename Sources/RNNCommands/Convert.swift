@@ -103,7 +103,12 @@ public struct Convert: ParsableCommand {
             writtenSummary = "ONNX, opset \(RNN.onnxOpsetVersion), \((precision ?? rnn.precision).rawValue)"
         } else {
             // Converted here, not before: the ONNX writer converts its weights piece by piece as it writes them.
-            var written = rnn.stateDict(keepPrefix: !stripPrefix)
+            var written: StateDict
+            do {
+                written = try rnn.stateDict(keepPrefix: !stripPrefix)
+            } catch let error as RNNExportError {
+                throw CommandFailure("\(out): \(error)")
+            }
             if let dtype {
                 for (name, tensor) in written.tensors { written.tensors[name] = try tensor.converted(to: dtype) }
             }

@@ -16,13 +16,18 @@ extension RNN {
         result["batch_first"] = c.batchFirst ? "true" : "false"
         result["dropout"] = "\(c.dropout)"
         if c.mode == .lstm { result["proj_size"] = "\(c.projSize)" }
+        if c.mode == .gru { result["reset_after"] = c.resetAfter ? "true" : "false" }
         result["prefix"] = prefix
         return result
     }
 
     /// The module as a state_dict with PyTorch's names and order (under the original prefix unless
     /// `keepPrefix` is false), in the stored dtype, with the configuration as metadata.
-    public func stateDict(keepPrefix: Bool = true) -> StateDict {
+    ///
+    /// Throws `RNNExportError.noPyTorchEquivalent` for a reset-before GRU (`RNNConfiguration.resetAfter` false):
+    /// `torch.nn.GRU` would load its tensors and compute something else without a word. Write it as ONNX or Keras.
+    public func stateDict(keepPrefix: Bool = true) throws -> StateDict {
+        if configuration.isResetBeforeGRU { throw RNNExportError.noPyTorchEquivalent(prefix: prefix) }
         var tensors = OrderedDictionary<String, Tensor>()
         let usedPrefix = keepPrefix ? prefix : ""
         for (name, tensor) in self.tensors {

@@ -189,6 +189,12 @@ public struct RNN: Sendable {
         }
         if let batchFirst = try flag("batch_first") { configuration.batchFirst = batchFirst }
         if let batchFirst = options.batchFirst { configuration.batchFirst = batchFirst }
+        if let resetAfter = try options.resetAfter ?? flag("reset_after") {
+            guard configuration.mode == .gru || resetAfter else {
+                throw RNNLoadError.metadataConflict(key: "reset_after", value: "false", inferred: configuration.mode.rawValue)
+            }
+            configuration.resetAfter = resetAfter
+        }
         if let value = metadata["dropout"] {
             guard let dropout = Double(value), dropout >= 0, dropout <= 1 else { throw RNNLoadError.badMetadata(key: "dropout", value: value) }
             configuration.dropout = dropout

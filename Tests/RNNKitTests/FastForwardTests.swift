@@ -27,6 +27,8 @@ struct ForwardCase: CustomTestStringConvertible, Sendable {
     /// Multiplies the inputs: large values saturate tanh and sigmoid, small ones stay in tanh's polynomial range.
     var scale = 1.0
     var seed: UInt64
+    /// GRU: false for the reset-before GRU (Keras's reset_after=False), which PyTorch has not.
+    var resetAfter = true
 
     var testDescription: String {
         var text = "\(mode)\(relu ? "-relu" : "") I\(input) H\(hidden)\(proj > 0 ? " P\(proj)" : "") L\(layers)"
@@ -37,6 +39,7 @@ struct ForwardCase: CustomTestStringConvertible, Sendable {
         if lengths { text += " lengths" }
         if initialState { text += " h0" }
         if scale != 1 { text += " x\(scale)" }
+        if !resetAfter { text += " reset-before" }
         return text
     }
 
@@ -78,6 +81,14 @@ struct ForwardCase: CustomTestStringConvertible, Sendable {
         // Batch 1 LSTMs wide enough for the single-row tile of four blocks, and its single-block tail.
         ForwardCase(mode: .lstm, input: 24, hidden: 150, steps: 7, seed: 28),
         ForwardCase(mode: .lstm, input: 8, hidden: 70, steps: 5, initialState: true, dtype: .float64, seed: 29),
+        // The reset-before GRU (Keras's reset_after=False): its own step, alone or one thread per direction.
+        ForwardCase(mode: .gru, input: 7, hidden: 21, bidirectional: true, batch: 3, steps: 6, lengths: true,
+                    initialState: true, seed: 30, resetAfter: false),
+        ForwardCase(mode: .gru, input: 9, hidden: 40, layers: 2, bias: false, batchFirst: true, batch: 5, steps: 5,
+                    dtype: .float64, seed: 31, resetAfter: false),
+        ForwardCase(mode: .gru, input: 4, hidden: 9, unbatched: true, steps: 7, initialState: true, seed: 32, resetAfter: false),
+        ForwardCase(mode: .gru, input: 16, hidden: 130, layers: 2, bidirectional: true, batch: 6, steps: 6, lengths: true,
+                    seed: 33, resetAfter: false),
     ]
 
     /// Multiply-adds per step and direction, as the forward pass counts them to choose how threads share the work.
@@ -89,7 +100,8 @@ struct ForwardCase: CustomTestStringConvertible, Sendable {
     /// The plan the forward pass makes for this case.
     func plan(threads: Int, limits: ForwardPlan.Limits) -> ForwardPlan {
         let c = RNNConfiguration(mode: mode, inputSize: input, hiddenSize: hidden, numLayers: layers, bidirectional: bidirectional,
-                                 bias: bias, nonlinearity: relu ? .relu : .tanh, batchFirst: batchFirst, projSize: proj)
+                                 bias: bias, nonlinearity: relu ? .relu : .tanh, batchFirst: batchFirst, projSize: proj,
+                                 resetAfter: resetAfter)
         return ForwardPlan(configuration: c, steps: steps, batch: unbatched ? 1 : batch, batchFirst: batchFirst && !unbatched,
                            threads: threads, scalarBytes: dtype == .float64 ? 8 : 4, limits: limits)
     }
@@ -115,7 +127,8 @@ struct ForwardCase: CustomTestStringConvertible, Sendable {
                 if proj > 0 { dict["weight_hr" + suffix] = try tensor([proj, hidden], bound) }
             }
         }
-        let rnn = try RNN(stateDict: dict, options: RNNLoadOptions(nonlinearity: relu ? .relu : .tanh, batchFirst: batchFirst))
+        let rnn = try RNN(stateDict: dict, options: RNNLoadOptions(nonlinearity: relu ? .relu : .tanh, batchFirst: batchFirst,
+                                                                   resetAfter: mode == .gru ? resetAfter : nil))
         let inputShape = unbatched ? [steps, input] : batchFirst ? [batch, steps, input] : [steps, batch, input]
         let states = layers * directions
         let x = try tensor(inputShape, scale)
@@ -183,7 +196,9 @@ struct FastForwardTests {
             }
         }
         // The variants take every strategy this case's layout has.
-        let expected: Set<String> = forwardCase.bidirectional ? ["directions(helping: true)", "directions(helping: false)"]
+        let expected: Set<String> = !forwardCase.resetAfter  // never shared: alone, or one thread per direction
+            ? [forwardCase.bidirectional ? "directions(helping: false)" : "alone"]
+            : forwardCase.bidirectional ? ["directions(helping: true)", "directions(helping: false)"]
             : forwardCase.layers > 1 && !forwardCase.batchFirst ? ["pipeline", "sharedSteps"]
             : forwardCase.hidden * (forwardCase.dtype == .float64 ? 8 : 4) > 64 ? ["sharedSteps", "alone"]
             : ["alone"]  // one block of units: a step has no parts to share
@@ -192,7 +207,7 @@ struct FastForwardTests {
 
     /// The bidirectional cases whose steps are large enough for helping, by the forward pass's own threshold.
     static let helpingCases = ForwardCase.all.filter {
-        $0.bidirectional && $0.multiplyAddsPerStep >= ForwardPlan.Limits().sharedStep
+        $0.bidirectional && $0.resetAfter && $0.multiplyAddsPerStep >= ForwardPlan.Limits().sharedStep
     }
 
     /// A threshold raised past every case (or cases made smaller) would leave the helping test with no case, skipped

@@ -7,7 +7,8 @@ import Foundation
 /// - RNN:  h = act((x·W_ih^T + b_ih) + (h·W_hh^T + b_hh))
 /// - LSTM: gates i, f, g, o of the same two sums; c = f⊙c + i⊙g; h = o⊙tanh(c), then h·W_hr^T with projections
 /// - GRU:  r, z from the sums; n = tanh(ih_n + r⊙hh_n) (the reset gate scales the recurrent term with its bias);
-///         h = (h − n)⊙z + n, PyTorch's form of (1 − z)⊙n + z⊙h
+///         h = (h − n)⊙z + n, PyTorch's form of (1 − z)⊙n + z⊙h; the reset-before GRU (`resetAfter` false)
+///         has n = tanh(ih_n + ((r⊙h)·W_hn^T + b_hn))
 ///
 /// Works on time-major buffers: input [T, B, I], h0 [L·D, B, S] (S = proj or hidden), c0 [L·D, B, H]; returns
 /// output [T, B, D·S], h_n and c_n. With `lengths`, sequence b only runs its first lengths[b] steps: later outputs
@@ -87,6 +88,22 @@ struct ReferenceForward<Scalar: RNNScalar> {
                                 for j in 0..<hidden { h[b * hidden + j] = full[j] }
                             }
                             for p in 0..<state { layerOutput[out + p] = h[b * state + p] }
+                        case .gru where !c.resetAfter:
+                            // The reset gate scales h before the candidate's product: (r⊙h)·W_hn^T + b_hn.
+                            var reset = [Scalar](repeating: 0, count: hidden), update = reset
+                            for j in 0..<hidden {
+                                reset[j] = sigmoid(recurrent[j] + projected[ih + j]) * h[b * hidden + j]
+                                update[j] = sigmoid(recurrent[hidden + j] + projected[ih + hidden + j])
+                            }
+                            for j in 0..<hidden {
+                                var sum: Scalar = 0
+                                let row = (2 * hidden + j) * state
+                                for k in 0..<state { sum += reset[k] * w.hiddenWeights[row + k] }
+                                let n = Scalar.hyperbolicTangent(projected[ih + 2 * hidden + j] + (sum + w.hiddenBias[2 * hidden + j]))
+                                let value = (h[b * hidden + j] - n) * update[j] + n
+                                h[b * hidden + j] = value
+                                layerOutput[out + j] = value
+                            }
                         case .gru:
                             for j in 0..<hidden {
                                 let r = sigmoid(recurrent[j] + projected[ih + j])

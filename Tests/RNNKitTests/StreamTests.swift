@@ -223,7 +223,9 @@ struct StreamTests {
         let limits = ForwardPlan.Limits(sharedStep: threads > 1 ? 0 : .max, parallelWork: 0)
         for forwardCase in [ForwardCase(mode: .lstm, input: 16, hidden: 48, proj: 20, layers: 2, batch: 3, steps: 1, seed: 41),
                             ForwardCase(mode: .gru, input: 8, hidden: 70, batch: 1, steps: 1, dtype: .float64, seed: 42),
-                            ForwardCase(relu: true, input: 8, hidden: 64, layers: 3, batch: 2, steps: 1, seed: 43)] {
+                            ForwardCase(relu: true, input: 8, hidden: 64, layers: 3, batch: 2, steps: 1, seed: 43)]
+            // The reset-before GRU runs on one thread (its plan never shares a step).
+            + (threads == 1 ? [ForwardCase(mode: .gru, input: 8, hidden: 40, layers: 2, batch: 2, steps: 1, seed: 47, resetAfter: false)] : []) {
             let rnn = try forwardCase.make().rnn
             let stream = try rnn.makeStream(batch: forwardCase.batch, threads: threads, tuning: ForwardTuning(limits: limits))
             #expect(forwardCase.plan(threads: threads, limits: limits).threads == threads, "the steps are shared")

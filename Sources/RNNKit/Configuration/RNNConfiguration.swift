@@ -24,12 +24,19 @@ public struct RNNConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var batchFirst: Bool
     /// Dropout between layers during training; recorded for export, not applied.
     public var dropout: Double
+    /// GRU only: true (the default) for PyTorch's GRU, whose reset gate scales the recurrent product
+    /// (n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)): Keras's `reset_after=True`, ONNX's `linear_before_reset=1`);
+    /// false for the GRU that applies the reset gate before it (n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn):
+    /// Keras's `reset_after=False`, Keras 2's original GRU, ONNX's default `linear_before_reset=0`). PyTorch has
+    /// no such GRU: a model with `resetAfter == false` cannot be written under PyTorch's names.
+    public var resetAfter: Bool
 
     /// A configuration with PyTorch's defaults for everything not given.
     public init(mode: RecurrentMode = .rnn, inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bidirectional: Bool = false,
                 bias: Bool = true, nonlinearity: Nonlinearity = .tanh, batchFirst: Bool = false, dropout: Double = 0,
-                projSize: Int = 0) {
+                projSize: Int = 0, resetAfter: Bool = true) {
         self.mode = mode
+        self.resetAfter = resetAfter
         self.projSize = projSize
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -44,6 +51,9 @@ public struct RNNConfiguration: Sendable, Equatable, CustomStringConvertible {
     /// 2 when bidirectional, else 1.
     public var directions: Int { bidirectional ? 2 : 1 }
 
+    /// True for the GRU that applies its reset gate before the recurrent product (see `resetAfter`).
+    public var isResetBeforeGRU: Bool { mode == .gru && !resetAfter }
+
     /// The width of each step's state: `projSize` for a projected LSTM, else `hiddenSize`.
     public var outputSize: Int { projSize > 0 ? projSize : hiddenSize }
 
@@ -57,6 +67,7 @@ public struct RNNConfiguration: Sendable, Equatable, CustomStringConvertible {
         if mode == .rnn { text += ", nonlinearity='\(nonlinearity)'" }
         text += ", bias=\(flag(bias)), batch_first=\(flag(batchFirst)), bidirectional=\(flag(bidirectional))"
         if projSize > 0 { text += ", proj_size=\(projSize)" }
+        if isResetBeforeGRU { text += ", reset_after=False" }
         return text + ")"
     }
 }

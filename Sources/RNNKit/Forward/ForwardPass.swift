@@ -6,7 +6,9 @@ import CRecurrentKernels
 /// - RNN:  h = act((x·W_ih^T + b_ih) + (h·W_hh^T + b_hh))
 /// - LSTM: gates i, f, g, o of the same two sums; c = f⊙c + i⊙g; h = o⊙tanh(c), then h·W_hr^T with projections
 /// - GRU:  r, z from the sums; n = tanh(ih_n + r⊙hh_n) (the reset gate scales the recurrent term with its bias);
-///         h = (h − n)⊙z + n, PyTorch's form of (1 − z)⊙n + z⊙h
+///         h = (h − n)⊙z + n, PyTorch's form of (1 − z)⊙n + z⊙h. The reset-before GRU, which PyTorch has not
+///         (Keras's reset_after=False, ONNX's linear_before_reset=0), has n = tanh(ih_n + ((r⊙h)·W_hn^T + b_hn)):
+///         two products per step (ForwardPass+ResetBefore.swift)
 ///
 /// How: per layer and direction, the kernels project the input of a chunk of steps at once (x·W_ih^T, rk_project,
 /// with W_ih packed at load), then run the chunk's steps (rk_sequence_run), each a small product h·W_hh^T fused with
@@ -126,6 +128,10 @@ struct ForwardPass<Scalar: ForwardScalar> {
     /// The steps of chunk `chunk` of one direction of one layer, whose projection is in buffer `buffer`, as member
     /// `member` of the threads sharing `schedule` (nil: alone).
     func recur(_ layer: Int, _ direction: Int, _ chunk: Int, buffer: Int, member: Int, schedule: OpaquePointer?) {
+        if configuration.isResetBeforeGRU {  // never shared: the plan runs it alone or one thread per direction
+            recurResetBefore(layer, direction, chunk, buffer: buffer)
+            return
+        }
         let c = configuration, batch = plan.batch, state = c.outputSize
         let index = layer * c.directions + direction, lane = workspace.lanes[index]
         let gateWidth = c.mode.gateCount * c.hiddenSize, width = c.directions * state

@@ -71,7 +71,11 @@ struct ForwardPlan: Equatable, Sendable {
         let hiddenBlocks = (c.hiddenSize * scalarBytes + 63) / 64  // a step's parts never usefully outnumber its blocks
         var strategy = Strategy.alone, threads = 1
         if requested >= 2 && work >= limits.parallelWork {
-            if c.directions == 2 {
+            if c.isResetBeforeGRU {
+                // Its steps are two products with element-wise work between them, run by one thread: at most
+                // one thread per direction.
+                if c.directions == 2 { (strategy, threads) = (.directions(helping: false), 2) }
+            } else if c.directions == 2 {
                 let helping = stepWork >= limits.sharedStep
                 strategy = .directions(helping: helping)
                 threads = helping ? min(requested, 2 * hiddenBlocks) : 2

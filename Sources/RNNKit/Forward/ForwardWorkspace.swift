@@ -39,7 +39,8 @@ final class ForwardWorkspace<Scalar: ForwardScalar> {
         lanes = (0..<c.numLayers * c.directions).map { _ in
             LaneStates(a: AlignedBuffer(count: batch * state + block), b: AlignedBuffer(count: batch * state + block),
                        full: c.projSize > 0 ? AlignedBuffer(count: batch * padded) : nil,
-                       cell: c.mode == .lstm ? AlignedBuffer(count: batch * padded) : nil)
+                       cell: c.mode == .lstm ? AlignedBuffer(count: batch * padded) : nil,
+                       resetBefore: c.isResetBeforeGRU ? ResetBeforeScratch(batch: batch, hidden: c.hiddenSize) : nil)
         }
         let completionPhase = Int32(2 * plan.steps + plan.chunkCount)
         self.completionPhase = completionPhase
@@ -83,7 +84,22 @@ final class ForwardWorkspace<Scalar: ForwardScalar> {
     }
 }
 
-/// One direction's state buffers: h (two, swapped each step), o⊙tanh(c) before an LSTM's projection, and c.
+/// One direction's state buffers: h (two, swapped each step), o⊙tanh(c) before an LSTM's projection, c, and a
+/// reset-before GRU's step buffers.
 struct LaneStates<Scalar: ForwardScalar> {
     let a: AlignedBuffer<Scalar>, b: AlignedBuffer<Scalar>, full: AlignedBuffer<Scalar>?, cell: AlignedBuffer<Scalar>?
+    let resetBefore: ResetBeforeScratch<Scalar>?
+}
+
+/// What a reset-before GRU's step computes between its two products: h·W_h{r,z}ᵀ [B, 2H], r ⊙ h [B, H],
+/// (r ⊙ h)·W_hnᵀ [B, H] and z [B, H].
+struct ResetBeforeScratch<Scalar: ForwardScalar> {
+    let sums: AlignedBuffer<Scalar>, reset: AlignedBuffer<Scalar>, candidate: AlignedBuffer<Scalar>, update: AlignedBuffer<Scalar>
+
+    init(batch: Int, hidden: Int) {
+        sums = AlignedBuffer(count: batch * 2 * hidden, zeroed: false)
+        reset = AlignedBuffer(count: batch * hidden)
+        candidate = AlignedBuffer(count: batch * hidden, zeroed: false)
+        update = AlignedBuffer(count: batch * hidden, zeroed: false)
+    }
 }

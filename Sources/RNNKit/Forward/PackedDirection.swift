@@ -10,6 +10,8 @@ struct PackedDirection<Scalar: ForwardScalar>: Sendable {
     let inputBias: AlignedBuffer<Scalar>
     /// `weight_hr` (LSTM with proj_size) packed [blocks(P)][H][1][block].
     let projection: AlignedBuffer<Scalar>?
+    /// A reset-before GRU's weights as its steps take them (`ForwardPass.recurResetBefore`); nil otherwise.
+    let resetBefore: ResetBeforeWeights<Scalar>?
 
     /// Packs PyTorch's tensors of one direction: `weight_ih` [G·H, I], `weight_hh` [G·H, S], the biases [G·H] (nil
     /// without bias) and `weight_hr` [P, H].
@@ -21,6 +23,17 @@ struct PackedDirection<Scalar: ForwardScalar>: Sendable {
         recurrentBias = Self.packed(recurrentBiasValues, gates: gates, units: hidden, columns: 1)
         inputBias = Self.packed(inputBiasValues, gates: gates, units: hidden, columns: 1)
         projection = projectionWeights.map { Self.packed($0, gates: 1, units: c.projSize, columns: hidden) }
+        if c.isResetBeforeGRU {
+            // Rows [r; z] of weight_hh as one gate of 2·H units, rows n as another: two products per step.
+            let split = 2 * hidden * c.outputSize
+            resetBefore = ResetBeforeWeights(
+                gates: Self.packed(Array(recurrentWeights[..<split]), gates: 1, units: 2 * hidden, columns: c.outputSize),
+                candidate: Self.packed(Array(recurrentWeights[split...]), gates: 1, units: hidden, columns: c.outputSize),
+                inputBias: AlignedBuffer(inputBiasValues ?? [Scalar](repeating: 0, count: 3 * hidden)),
+                recurrentBias: AlignedBuffer(recurrentBiasValues ?? [Scalar](repeating: 0, count: 3 * hidden)))
+        } else {
+            resetBefore = nil
+        }
     }
 
     private static func packed(_ values: [Scalar]?, gates: Int, units: Int, columns: Int) -> AlignedBuffer<Scalar> {
@@ -32,4 +45,13 @@ struct PackedDirection<Scalar: ForwardScalar>: Sendable {
         }
         return buffer
     }
+}
+
+/// A reset-before GRU's recurrent weights: rows r and z of `weight_hh` packed as one gate of 2·H units, rows n as
+/// one of H units (each for rk_project), and the biases unpacked, [r, z, n] × H each.
+struct ResetBeforeWeights<Scalar: ForwardScalar>: Sendable {
+    let gates: AlignedBuffer<Scalar>
+    let candidate: AlignedBuffer<Scalar>
+    let inputBias: AlignedBuffer<Scalar>
+    let recurrentBias: AlignedBuffer<Scalar>
 }

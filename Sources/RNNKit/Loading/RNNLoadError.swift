@@ -59,6 +59,7 @@ public enum RNNLoadError: Error, Equatable, CustomStringConvertible {
     private static let accepted = [
         "nonlinearity": "tanh or relu", "dropout": "a number from 0 to 1", "batch_first": "true or false",
         "bidirectional": "true or false", "bias": "true or false", "mode": "rnn, lstm or gru",
+        "reset_after": "true or false",
     ]
 
     private static func show(_ prefix: String) -> String { prefix.isEmpty ? "(no prefix)" : "\"\(prefix)\"" }

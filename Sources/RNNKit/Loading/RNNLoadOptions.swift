@@ -8,9 +8,14 @@ public struct RNNLoadOptions: Sendable, Equatable {
     public var batchFirst: Bool?
     /// The compute precision; by default float64 for float64 weights and float32 for every other dtype.
     public var precision: Precision?
+    /// GRU only: false for the reset-before GRU (see `RNNConfiguration.resetAfter`); overrides the file's
+    /// metadata (`reset_after`). PyTorch's GRU (true) when neither says.
+    public var resetAfter: Bool?
 
     /// Options with every choice left to the file.
-    public init(prefix: String? = nil, nonlinearity: Nonlinearity? = nil, batchFirst: Bool? = nil, precision: Precision? = nil) {
+    public init(prefix: String? = nil, nonlinearity: Nonlinearity? = nil, batchFirst: Bool? = nil, precision: Precision? = nil,
+                resetAfter: Bool? = nil) {
+        self.resetAfter = resetAfter
         self.prefix = prefix
         self.nonlinearity = nonlinearity
         self.batchFirst = batchFirst

@@ -121,8 +121,9 @@ struct ONNXGraphBuilder {
                 let activation = c.nonlinearity == .relu ? "Relu" : "Tanh"
                 attributes.append(.init("activations", .strings(Array(repeating: activation, count: c.directions))))
             case .gru:
-                // PyTorch's GRU applies the reset gate after the recurrent matrix product, bias included.
-                attributes.append(.init("linear_before_reset", .int(1)))
+                // PyTorch's GRU applies the reset gate after the recurrent matrix product, bias included (1); the
+                // reset-before GRU is ONNX's default (0).
+                attributes.append(.init("linear_before_reset", .int(c.resetAfter ? 1 : 0)))
             case .lstm:
                 break
             }
