@@ -7,7 +7,7 @@ import RNNKit
 public struct Convert: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnn-convert",
-        abstract: "Validate a PyTorch RNN, LSTM or GRU and write it as NPZ, HDF5, safetensors or ONNX.",
+        abstract: "Validate a PyTorch or Keras RNN, LSTM or GRU and write it as NPZ, HDF5, safetensors, ONNX or Keras.",
         discussion: """
             The RNN module is loaded and checked completely before anything is written; only its tensors are
             written (PyTorch's names, prefix kept unless --strip-prefix), with the configuration as metadata so
@@ -22,6 +22,8 @@ public struct Convert: ParsableCommand {
               rnn-convert model.npz --nonlinearity relu --dtype float16 -o model-half.h5
               rnn-convert model.pt --prefix rnn -o model.safetensors
               rnn-convert model.safetensors -o model.onnx
+              rnn-convert model.keras -o model.npz     # a Keras model's PyTorch state_dict
+              rnn-convert model.pt -o model.keras      # a model keras.models.load_model opens
             """)
 
     @Argument(help: "The model file (.npz, .h5/.hdf5, .safetensors, .pt/.pth, .npy).")
@@ -30,7 +32,7 @@ public struct Convert: ParsableCommand {
     @Option(name: .shortAndLong, help: "The output file; its extension chooses the format. Default: MODEL.npz for an HDF5 input, else MODEL.h5.")
     var output: String?
 
-    @Option(help: "The output format when -o has no telling extension, or without -o: npz, h5, safetensors or onnx.")
+    @Option(help: "The output format when -o has no telling extension, or without -o: npz, h5, safetensors, onnx, keras or weights.h5.")
     var to: OutputFormat?
 
     @Option(help: "Convert the weights: float16, bfloat16, float32 or float64 (bfloat16 not to NPZ; ONNX takes float32 or float64).")
@@ -53,7 +55,11 @@ public struct Convert: ParsableCommand {
         if let dtype, !dtype.isFloatingPoint {
             throw ValidationError("--dtype must be float16, bfloat16, float32 or float64")
         }
-        if compress, let format = output.flatMap(OutputFormat.init(path:)) ?? to, format == .safetensors || format == .onnx {
+        let named = output.flatMap(OutputFormat.init(path:)) ?? to
+        if let dtype, let format = named, format == .keras || format == .kerasWeights {
+            throw ValidationError("--dtype \(dtype) does not apply to Keras files (written in float32, or float64 for a float64 model)")
+        }
+        if compress, let format = named, format == .safetensors || format.isModel {
             throw ValidationError("--compress applies to NPZ and HDF5 only (\(format.rawValue) has no compression)")
         }
         if let output, let to, let named = OutputFormat(path: output), named != to {
@@ -87,7 +93,18 @@ public struct Convert: ParsableCommand {
         guard let format = to ?? OutputFormat(path: out) else { throw CommandFailure("\(out): no output format") }
         let url = URL(fileURLWithPath: out)
         let writtenSummary: String
-        if format == .onnx {
+        if format == .keras || format == .kerasWeights {
+            do {
+                if format == .keras {
+                    try rnn.writeKeras(to: url, replaceExisting: force)
+                } else {
+                    try rnn.writeKerasWeights(to: url, replaceExisting: force)
+                }
+            } catch let error as RNNExportError {
+                throw CommandFailure("\(out): \(error)")
+            }
+            writtenSummary = (format == .keras ? "Keras model" : "Keras weights") + ", \(rnn.dtype == .float64 ? "float64" : "float32")"
+        } else if format == .onnx {
             let precision: Precision?
             switch dtype {
             case nil: precision = nil

@@ -12,6 +12,9 @@ public struct ModelOptions: ParsableArguments {
     @Option(help: "The activation, tanh or relu (overrides the file's metadata; tanh when neither says).")
     var nonlinearity: Nonlinearity?
 
+    @Option(help: ArgumentHelp("GRU: false for a GRU that applies its reset gate before the recurrent product (Keras reset_after=False, ONNX linear_before_reset=0); overrides the file's metadata.", valueName: "true|false"))
+    var resetAfter: Bool?
+
     @Flag(help: "Inputs and outputs are [batch, time, features] (overrides the file's metadata).")
     var batchFirst = false
 
@@ -21,6 +24,6 @@ public struct ModelOptions: ParsableArguments {
     public init() {}
 
     var loadOptions: RNNLoadOptions {
-        RNNLoadOptions(prefix: prefix, nonlinearity: nonlinearity, batchFirst: batchFirst ? true : nil)
+        RNNLoadOptions(prefix: prefix, nonlinearity: nonlinearity, batchFirst: batchFirst ? true : nil, resetAfter: resetAfter)
     }
 }

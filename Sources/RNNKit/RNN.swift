@@ -116,7 +116,11 @@ public struct RNN: Sendable {
         let dtype = first.dtype
         guard dtype.isFloatingPoint else { throw RNNLoadError.notFloat(name: fullName(firstName), dtype: dtype) }
 
-        let metadata = metadataPrefix == nil || metadataPrefix == prefix ? stateDict.metadata : [:]
+        var metadata = metadataPrefix == nil || metadataPrefix == prefix ? stateDict.metadata : [:]
+        // A file of several modules may configure each under its prefix (`encoder.mode`: Keras files do).
+        if !prefix.isEmpty {
+            for (key, value) in stateDict.metadata where key.hasPrefix(prefix + ".") { metadata[String(key.dropFirst(prefix.count + 1))] = value }
+        }
         var configuration = RNNConfiguration(
             mode: mode, inputSize: inputSize, hiddenSize: hidden, numLayers: layers, bidirectional: bidirectional,
             bias: bias, projSize: projSize)

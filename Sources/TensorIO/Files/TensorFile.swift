@@ -19,8 +19,9 @@ public enum TensorFile {
         if TorchCheckpointFormat.isLegacyCheckpoint(head) { return TorchCheckpointFormat.self }  // read() explains
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x50, 0x4B, 0x05, 0x06]) {
             // Both NPZ and torch.save write zip archives; torch's holds `<archive>/data.pkl`.
-            if let directory = try? ZipDirectory(file: file), TorchCheckpointFormat.isCheckpoint(directory) {
-                return TorchCheckpointFormat.self
+            if let directory = try? ZipDirectory(file: file) {
+                if TorchCheckpointFormat.isCheckpoint(directory) { return TorchCheckpointFormat.self }
+                if KerasFormat.isArchive(directory) { return KerasFormat.self }  // .keras: config.json + weights
             }
             return NPZFormat.self
         }
@@ -33,6 +34,7 @@ public enum TensorFile {
         // safetensors: a little-endian u64 header length N (2 ≤ N ≤ size − 8), then a JSON object.
         if SafeTensorsFormat.matches(file) { return SafeTensorsFormat.self }
         if file.size == 0 { throw TensorFileError(path: path, problem: .truncated(expected: 8, found: 0)) }
+        if try KerasFormat.isShardMap(file) { return KerasFormat.self }  // Keras's sharded weights
         // safetensors has no magic number: a file named .safetensors whose start does not look like one (cut in its
         // header, a header length past the end, a broken JSON object) goes to its reader, which says what is wrong.
         if URL(fileURLWithPath: path).pathExtension.lowercased() == "safetensors" { return SafeTensorsFormat.self }
@@ -67,8 +69,11 @@ public enum TensorFile {
 
     static func read(_ file: InputFile, isolatingHDF5: Bool) throws -> StateDict {
         let format = try format(of: file)
-        if isolatingHDF5, format == HDF5Format.self { return try HDF5Format.readIsolated(file) }
-        return try format.read(file)
+        if format == KerasFormat.self { return try KerasFormat.read(file, isolatingHDF5: isolatingHDF5) }
+        guard format == HDF5Format.self else { return try format.read(file) }
+        let dict = isolatingHDF5 ? try HDF5Format.readIsolated(file) : try HDF5Format.read(file)
+        // A Keras .h5 or .weights.h5 becomes the PyTorch state_dict it holds (KerasFile).
+        return try KerasFile.convertIfKeras(dict, path: file.path) ?? KerasFile.withoutAttributes(dict)
     }
 
     /// Writes `stateDict` to `url` in the format its extension names, atomically.

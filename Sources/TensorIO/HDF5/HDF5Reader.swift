@@ -72,6 +72,7 @@ struct HDF5Reader {
         }
         ancestors.append(key)
         defer { ancestors.removeLast() }
+        try readKerasAttributes(group, prefix: prefix)
 
         var info = H5G_info_t()
         try HDF5Library.check(H5Gget_info(group, &info), path, prefix)
@@ -214,6 +215,85 @@ struct HDF5Reader {
             let name = String(decoding: nameBuffer.prefix(nameLength).map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if let value = try readString(attribute, name: name) { metadata[name] = value }
         }
+    }
+
+    /// The attributes through which Keras files record what their datasets are: `layer_names` and `weight_names`
+    /// (the weights' order, which datasets listed by name lose; Keras 2 splits a long one into `weight_names0`,
+    /// `weight_names1`, …) and `name` (the layer's name in a `.weights.h5`). Each becomes metadata
+    /// `<group>@<attribute>` holding a JSON array of its strings (`KerasFile` reads and removes them).
+    private mutating func readKerasAttributes(_ group: hid_t, prefix: String) throws {
+        let count = rnn_h5_attribute_count(group)
+        guard count > 0 else { return }
+        for index in 0..<hsize_t(min(count, 1024)) {
+            let attribute = try HDF5Library.check(
+                H5Aopen_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, index, rnn_h5p_default(), rnn_h5p_default()), path, prefix)
+            defer { H5Aclose(attribute) }
+            let nameLength = H5Aget_name(attribute, 0, nil)
+            guard nameLength >= 0, nameLength < 256 else { continue }
+            var nameBuffer = [CChar](repeating: 0, count: nameLength + 1)
+            H5Aget_name(attribute, nameBuffer.count, &nameBuffer)
+            let name = String(decoding: nameBuffer.prefix(nameLength).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let base = name.prefix { !$0.isNumber }
+            guard ["layer_names", "weight_names", "name"].contains(base), name.dropFirst(base.count).allSatisfy({ $0.isASCII && $0.isNumber }) else { continue }
+            guard let strings = try readStrings(attribute, name: prefix.isEmpty ? name : "\(prefix)@\(name)") else { continue }
+            metadata["\(prefix)@\(name)"] = "[" + strings.map { String(decoding: SafeTensorsJSON.quoted($0), as: UTF8.self) }.joined(separator: ",") + "]"
+        }
+    }
+
+    /// Keras attributes hold at most this many strings (a layer's weights, a model's layers) of at most
+    /// `maximumStringBytes` each.
+    static let maximumStrings = 100_000
+    static let maximumStringBytes = 1 << 16
+
+    /// The strings of a string attribute of rank 0 or 1 (variable or fixed length), nil for any other attribute.
+    private func readStrings(_ attribute: hid_t, name: String) throws -> [String]? {
+        let type = try HDF5Library.check(H5Aget_type(attribute), path, name)
+        defer { H5Tclose(type) }
+        guard H5Tget_class(type) == H5T_STRING else { return nil }
+        let space = try HDF5Library.check(H5Aget_space(attribute), path, name)
+        defer { H5Sclose(space) }
+        guard H5Sget_simple_extent_ndims(space) <= 1 else { return nil }
+        let points = Int(H5Sget_simple_extent_npoints(space))
+        guard points >= 0 else { throw fail(name, .hdf5(HDF5Library.drainErrors())) }
+        guard points <= Self.maximumStrings else {
+            throw fail(name, .tooLarge("attribute holds \(points) strings (at most \(Self.maximumStrings) are read)"))
+        }
+        guard points > 0 else { return [] }
+        let memoryType = H5Tcopy(rnn_h5t_c_s1())
+        defer { H5Tclose(memoryType) }
+        H5Tset_cset(memoryType, H5Tget_cset(type))
+        var strings: [String] = []
+        if H5Tis_variable_str(type) > 0 {
+            H5Tset_size(memoryType, rnn_h5t_variable())
+            var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: points)
+            try HDF5Library.check(H5Aread(attribute, memoryType, &pointers), path, name)
+            defer { for pointer in pointers { if let pointer { H5free_memory(pointer) } } }
+            for pointer in pointers {
+                let length = pointer.map { strnlen($0, Self.maximumStringBytes + 1) } ?? 0
+                guard length <= Self.maximumStringBytes else {
+                    throw fail(name, .tooLarge("attribute string longer than \(Self.maximumStringBytes) bytes"))
+                }
+                strings.append(pointer.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self) } ?? "")
+            }
+            return strings
+        }
+        let size = H5Tget_size(type)
+        guard size > 0, size <= Self.maximumStringBytes else {
+            throw fail(name, .tooLarge("attribute strings of \(size) bytes (at most \(Self.maximumStringBytes))"))
+        }
+        guard size * points <= 16 << 20 else { throw fail(name, .tooLarge("attribute of \(size * points) bytes")) }
+        H5Tset_size(memoryType, size)
+        H5Tset_strpad(memoryType, H5T_STR_NULLPAD)
+        var bytes = [UInt8](repeating: 0, count: size * points)
+        try HDF5Library.check(H5Aread(attribute, memoryType, &bytes), path, name)
+        let spacePadded = H5Tget_strpad(type) == H5T_STR_SPACEPAD
+        for index in 0..<points {
+            var item = bytes[(index * size)..<((index + 1) * size)]
+            if let end = item.firstIndex(of: 0) { item = item[..<end] }
+            if spacePadded { while item.last == 0x20 { item.removeLast() } }
+            strings.append(String(decoding: item, as: UTF8.self))
+        }
+        return strings
     }
 
     private func readString(_ attribute: hid_t, name: String) throws -> String? {

@@ -66,7 +66,7 @@ struct HDF5Writer {
         TensorFileError(path: path, tensor: tensor, problem: .cannotStore(detail))
     }
 
-    private func writeDataset(_ tensor: Tensor, name: String, leaf: String, in location: hid_t) throws {
+    func writeDataset(_ tensor: Tensor, name: String, leaf: String, in location: hid_t) throws {
         let space: hid_t
         if tensor.shape.isEmpty {
             space = H5Screate(H5S_SCALAR)
@@ -104,7 +104,7 @@ struct HDF5Writer {
         }
     }
 
-    private func writeAttribute(_ key: String, _ value: String, on file: hid_t) throws {
+    func writeAttribute(_ key: String, _ value: String, on file: hid_t) throws {
         let type = H5Tcopy(rnn_h5t_c_s1())
         defer { H5Tclose(type) }
         H5Tset_size(type, rnn_h5t_variable())
