@@ -683,6 +683,102 @@ def make_models():
           'tensor "weight_ih_l0" has shape [5, 3], expected [16, 3]', "5 rows is no whole number of gates of 4")
 
 
+# --- Keras files (legacy .h5, .weights.h5, .keras, sharded .weights.json), built with h5py and by hand -------
+
+def keras_lstm_config(units=4, **changes):
+    layer = {"units": units, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True,
+             "return_sequences": True, "name": "lstm"}
+    layer.update(changes)
+    return json.dumps({"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_shape": [None, None, 3], "name": "input_layer"}},
+        {"class_name": "LSTM", "config": layer}]}})
+
+
+def keras_lstm_weights(units=4, inputs=3):
+    rng = np.random.default_rng(11)
+    return [rng.standard_normal(shape).astype("<f4") for shape in
+            [(inputs, 4 * units), (units, 4 * units), (4 * units,)]]
+
+
+def keras_legacy(rel, config, weight_names=None, weights=None, layer_names=(b"lstm",), libver=None):
+    """A legacy model.save() .h5: root model_config, /model_weights/<layer>/… in weight_names' order."""
+    weights = keras_lstm_weights() if weights is None else weights
+    names = ["sequential/lstm/lstm_cell/kernel", "sequential/lstm/lstm_cell/recurrent_kernel",
+             "sequential/lstm/lstm_cell/bias"] if weight_names is None else weight_names
+    def build(f):
+        f.attrs["model_config"] = config
+        f.attrs["keras_version"] = "3.15.1"
+        group = f.create_group("model_weights")
+        if layer_names is not None:
+            group.attrs["layer_names"] = np.array(layer_names, dtype="S")
+        layer = group.create_group("lstm")
+        if isinstance(names, np.ndarray):
+            layer.attrs["weight_names"] = names
+        else:
+            layer.attrs["weight_names"] = np.array([n.encode() for n in names], dtype="S")
+        for name, arr in zip(["kernel", "recurrent_kernel", "bias"], weights):
+            dataset(layer, f"sequential/lstm/lstm_cell/{name}", arr)
+    path = os.path.join(OUT, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with h5py.File(path, "w", libver=libver or "earliest") as f:
+        build(f)
+
+
+def keras_weights_h5(weights=None, target=None):
+    """A Keras 3 .weights.h5 of one LSTM: /layers/lstm/cell/vars/0..2; bytes unless `target` is a path."""
+    weights = keras_lstm_weights() if weights is None else weights
+    buffer = io.BytesIO() if target is None else target
+    with h5py.File(buffer, "w") as f:
+        f.create_group("layers/lstm/vars").attrs["name"] = "lstm"
+        cell = f.create_group("layers/lstm/cell/vars")
+        cell.attrs["name"] = "lstm_cell"
+        for index, arr in enumerate(weights):
+            dataset(cell, str(index), arr)
+        f.create_group("vars").attrs["name"] = "sequential"
+    return buffer.getvalue() if target is None else None
+
+
+def make_keras():
+    keras_legacy("keras/lying_units.h5", keras_lstm_config(units=5))
+    expect("keras/lying_units.h5", None, "malformed", "model_weights.lstm.sequential.lstm.lstm_cell.recurrent_kernel",
+           "model_config says units=5, the weights hold 4")
+    keras_legacy("keras/weight_names_nowhere.h5", keras_lstm_config(),
+                 weight_names=["sequential/lstm/lstm_cell/kernel", "sequential/lstm/lstm_cell/nowhere",
+                               "sequential/lstm/lstm_cell/bias"])
+    expect("keras/weight_names_nowhere.h5", None, "malformed", None, "weight_names names a dataset that is not there")
+    keras_legacy("keras/no_layer_names.h5", keras_lstm_config(), layer_names=None)
+    expect("keras/no_layer_names.h5", None, "malformed", None, "model_config has an LSTM, model_weights no layer_names")
+    keras_legacy("keras/huge_weight_names.h5", keras_lstm_config(),
+                 weight_names=np.array([b"x"] * 150_000, dtype="S1"), libver="latest")
+    expect("keras/huge_weight_names.h5", None, "tooLarge", "model_weights.lstm@weight_names",
+           "weight_names holds 150000 strings")
+    keras_legacy("keras/hard_sigmoid.h5", keras_lstm_config(recurrent_activation="hard_sigmoid"))
+    expect("keras/hard_sigmoid.h5", None, "unsupportedFeature", None, "an LSTM with hard_sigmoid, refused by name")
+    keras_legacy("keras/stateful.h5", keras_lstm_config(stateful=True))
+    expect("keras/stateful.h5", None, "unsupportedFeature", None, "a stateful LSTM, refused by name")
+    keras_legacy("keras/config_not_json.h5", "{\"class_name\": \"Sequential\", ")
+    expect("keras/config_not_json.h5", None, "malformed", None, "model_config is cut in the middle")
+    bad = keras_lstm_weights()
+    bad[2] = bad[2][:15]
+    keras_weights_h5(bad, os.path.join(OUT, "keras/bias_shape.weights.h5"))
+    expect("keras/bias_shape.weights.h5", None, "malformed", "layers.lstm.cell.vars.2", "an LSTM bias of 15, not 16")
+    config = keras_lstm_config().encode()
+    weights = keras_weights_h5()
+    expect("keras/path_trick.keras", archive([member("config.json", config), member("model.weights.h5", weights),
+                                              member("../escape.txt", b"x")]),
+           "unsafeName", "../escape.txt", "a member climbing out of the archive with ..")
+    expect("keras/config_garbage.keras", archive([member("config.json", b"{not json"), member("model.weights.h5", weights)]),
+           "malformed", "config.json", "config.json is not JSON")
+    expect("keras/weights_not_hdf5.keras", archive([member("config.json", config), member("model.weights.h5", b"\x00" * 64)]),
+           "unknownFormat", "model.weights.h5", "model.weights.h5 is not HDF5")
+    expect("keras/shard_escape.weights.json",
+           json.dumps({"metadata": {}, "weight_map": {"/layers/lstm/cell/vars": ["../outside.weights.h5"]}}).encode(),
+           "unsafeName", "../outside.weights.h5", "a shard outside the map's folder")
+    expect("keras/shard_missing.weights.json",
+           json.dumps({"metadata": {}, "weight_map": {"/layers/lstm/cell/vars": ["absent_00000.weights.h5"]}}).encode(),
+           "io", "absent_00000.weights.h5", "a shard that does not exist")
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
@@ -691,6 +787,7 @@ def main():
     make_safetensors()
     make_hdf5()
     make_pt()
+    make_keras()
     make_models()
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True, ensure_ascii=True)

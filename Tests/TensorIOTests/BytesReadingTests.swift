@@ -37,6 +37,11 @@ struct BytesReadingTests {
         do { _ = try TensorFile.read(Data(contentsOf: url), name: url.path, isolatingHDF5: true) } catch { bytesError = error as? TensorFileError }
         let expected = try #require(fileError, "\(relative) reads")
         let found = try #require(bytesError, "\(relative) reads from bytes")
+        if relative == "keras/shard_missing.weights.json" {
+            // Its shards are files beside it: from bytes there is no folder to find them in, whatever they are.
+            #expect(found.problem.kind == "unsupportedFeature", "\(found)")
+            return
+        }
         #expect(found.problem.kind == expected.problem.kind, "\(relative): \(found) vs \(expected)")
         #expect(found.tensor == expected.tensor, "\(relative)")
         #expect(found.path == url.path, "\(relative): the name given")

@@ -78,8 +78,19 @@ public enum KerasFormat: TensorFormat {
             global["keras_version"] = version
         }
         let weightBytes = try contents(of: "model.weights.h5", in: directory, file: file, limit: file.size)
-        let inner = try weightBytes.withUnsafeBytes { try InputFile(bytes: $0, name: "\(file.path) (model.weights.h5)") }
-        let weights = isolatingHDF5 ? try HDF5Format.readIsolated(inner) : try HDF5Format.read(inner)
+        guard weightBytes.starts(with: HDF5Format.signature) else {
+            throw TensorFileError(path: file.path, tensor: "model.weights.h5", problem: .unknownFormat)
+        }
+        let weights: StateDict
+        do {
+            let inner = try weightBytes.withUnsafeBytes { try InputFile(bytes: $0, name: file.path) }
+            weights = isolatingHDF5 ? try HDF5Format.readIsolated(inner) : try HDF5Format.read(inner)
+        } catch var error as TensorFileError {
+            // The archive is the file the user named; the member is where it went wrong.
+            error.path = file.path
+            if error.tensor == nil { error.tensor = "model.weights.h5" }
+            throw error
+        }
         return try KerasFile.convert(weights: weights, config: config, kind: .archive, global: global, path: file.path)
     }
 
@@ -109,11 +120,19 @@ public enum KerasFormat: TensorFormat {
         let folder = URL(fileURLWithPath: file.path).deletingLastPathComponent()
         var merged = StateDict()
         for shard in shards {
-            let shardFile = try InputFile(path: folder.appendingPathComponent(shard).filePath)
-            let part = isolatingHDF5 ? try HDF5Format.readIsolated(shardFile) : try HDF5Format.read(shardFile)
+            let part: StateDict
+            do {
+                let shardFile = try InputFile(path: folder.appendingPathComponent(shard).filePath)
+                part = isolatingHDF5 ? try HDF5Format.readIsolated(shardFile) : try HDF5Format.read(shardFile)
+            } catch var error as TensorFileError {
+                // Named as the map (the file the user gave) and the shard at fault.
+                error.path = file.path
+                error.tensor = error.tensor.map { "\(shard): \($0)" } ?? shard
+                throw error
+            }
             for (name, tensor) in part.tensors {
                 guard merged.tensors.updateValue(tensor, forKey: name) == nil else {
-                    throw TensorFileError(path: shardFile.path, problem: .duplicateName(name))
+                    throw TensorFileError(path: file.path, tensor: shard, problem: .duplicateName(name))
                 }
             }
             for (key, value) in part.metadata where merged.metadata[key] == nil { merged.metadata[key] = value }
