@@ -6,7 +6,7 @@ import RNNKit
 public struct Inspect: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnn-inspect",
-        abstract: "List the tensors, metadata and RNN modules of an NPY, NPZ or HDF5 file.",
+        abstract: "List the tensors, metadata and RNN modules of a model file (NPY, NPZ, HDF5, safetensors, PyTorch, Keras).",
         discussion: """
             Examples:
               rnn-inspect model.h5
@@ -96,12 +96,25 @@ public struct InspectReport {
             for (prefix, result) in modules {
                 let name = prefix.isEmpty ? "(no prefix)" : DisplayText.escaped(prefix)
                 switch result {
-                case .success(let rnn): lines.append("  \(name): \(rnn.configuration), \(rnn.dtype)")
+                case .success(let rnn):
+                    lines.append("  \(name): \(rnn.configuration), \(rnn.dtype)")
+                    // A Keras file: the layers the module was made of, and what the file could not say.
+                    let (layers, assumed) = kerasNotes(prefix)
+                    for layer in layers { lines.append("    from Keras \(DisplayText.escaped(layer))") }
+                    if let assumed { lines.append("    assumed: \(DisplayText.escaped(assumed))") }
                 case .failure(let error): lines.append("  \(name): not usable: \(DisplayText.escaped(error.description))")
                 }
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The Keras layers a module was read from (`keras_layers`, `; `-separated) and what was assumed
+    /// (`keras_assumed`), from the metadata `KerasFile` wrote (under the module's prefix when there are several).
+    func kerasNotes(_ prefix: String) -> (layers: [String], assumed: String?) {
+        let key = { (name: String) in prefix.isEmpty ? name : "\(prefix).\(name)" }
+        let layers = stateDict.metadata[key("keras_layers")].map { $0.components(separatedBy: "; ") } ?? []
+        return (layers, stateDict.metadata[key("keras_assumed")])
     }
 
     /// Metadata keys and values longer than this are cut in the text listing (the JSON has them whole).
@@ -132,7 +145,11 @@ public struct InspectReport {
                         else if value == "true" || value == "false" { configuration[key] = value == "true" }
                         else { configuration[key] = value }
                     }
-                    return ["prefix": prefix, "usable": true, "dtype": rnn.dtype.rawValue, "configuration": configuration]
+                    var module: [String: Any] = ["prefix": prefix, "usable": true, "dtype": rnn.dtype.rawValue, "configuration": configuration]
+                    let (layers, assumed) = kerasNotes(prefix)
+                    if !layers.isEmpty { module["keras_layers"] = layers }
+                    if let assumed { module["keras_assumed"] = assumed }
+                    return module
                 case .failure(let error):
                     return ["prefix": prefix, "usable": false, "error": error.description]
                 }

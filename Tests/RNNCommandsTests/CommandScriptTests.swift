@@ -14,6 +14,23 @@ struct CommandScriptTests {
     }
 }
 
+/// tools/check_keras.py proves Keras files in and out with Keras itself (jax backend, CPU) and ONNX Runtime:
+/// every Keras fixture verifies and converts to exactly the PyTorch state_dict the fixture script derives, the
+/// reset-before GRU is refused under PyTorch's names and reproduced by ONNX Runtime, and every .keras and
+/// .weights.h5 we write loads in Keras and computes our outputs.
+struct KerasScriptTests {
+    @Test func kerasFilesRoundTripThroughKerasItself() throws {
+        let (status, text) = try PythonTool.run(
+            "check_keras.py", [try Repository.executable("rnn-convert").deletingLastPathComponent().path], timeout: .seconds(900))
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("\n0 problems"), "\(text)")
+        // Every kind of check ran (a fixture folder emptied would otherwise pass with nothing checked).
+        for part in ["'verified': 58", "'converted': 49", "'refused': 9", "'onnx': 9", "'keras_loaded': 64", "'weights_loaded': 50"] {
+            #expect(text.contains(part), "\(part): \(text)")
+        }
+    }
+}
+
 struct ConvertTests {
     @Test func defaultOutputIsTheOtherFormatBesideTheInput() throws {
         let h5 = Repository.fixture("torch/l1_bi_relu_f32/model.h5").path
@@ -75,7 +92,7 @@ struct VerifyTests {
 /// A write that fails half-way (here: the file-size limit, as a full disk would) leaves no partial file and the
 /// old destination untouched.
 struct FailedWriteTests {
-    @Test(arguments: ["out.npz", "out.h5", "out.safetensors", "out.onnx"])
+    @Test(arguments: ["out.npz", "out.h5", "out.safetensors", "out.onnx", "out.keras", "out.weights.h5"])
     func fullDiskHalfwayKeepsTheOldFileAndLeavesNoTemporary(_ name: String) throws {
         let temporary = try TemporaryFolder()
         defer { temporary.remove() }
