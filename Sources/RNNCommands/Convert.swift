@@ -134,7 +134,7 @@ public struct Convert: ParsableCommand {
             writtenSummary = "\(format.tensorFormat!.name), \(written.tensors.count) tensors, \(dtypeText)"
         }
         progress.done()
-        let inputFormat = try TensorFile.format(of: URL(fileURLWithPath: model)).name
+        let inputFormat = try source.metadata["keras_file"] ?? TensorFile.format(of: URL(fileURLWithPath: model)).name
         let others = source.tensors.count - rnn.tensors.count
         printLine("\(model) (\(inputFormat)) → \(out) (\(writtenSummary)"
             + (others > 0 ? ", \(others) other tensors left out" : "") + "): "

@@ -28,7 +28,8 @@ public struct Inspect: ParsableCommand {
         let url = URL(fileURLWithPath: file)
         let format = try TensorFile.format(of: url)
         let stateDict = try CommandSupport.read(file)
-        let report = InspectReport(file: file, format: format.name, stateDict: stateDict, options: options.loadOptions)
+        let report = InspectReport(file: file, format: stateDict.metadata["keras_file"] ?? format.name, stateDict: stateDict,
+                                   options: options.loadOptions)
         print(json ? report.json : report.text)
     }
 }
