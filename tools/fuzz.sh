@@ -32,8 +32,11 @@ if [[ "${1:-}" == "--seed" ]]; then
     printf '%s' "{'descr': '>U7', 'fortran_order': True, 'shape': (), 'x': [1L, None, '\\x41\\u00e9']}" \
         > Fixtures/fuzz/npy/seed-header-literals.txt
     for f in Fixtures/formats/npz/*.npz Fixtures/formats/model/rnn_tanh.npz Fixtures/torch/seed_rnncell/model.npz \
-             Fixtures/checkpoints/{tensor,views,protocol4,half,bf16,state_dict}.pt; do
-        cp "$f" "Fixtures/fuzz/zip/seed-$(basename "$f")"
+             Fixtures/checkpoints/{tensor,views,protocol4,half,bf16,state_dict}.pt \
+             Fixtures/keras/{stacked_bidirectional_gru,encoder_decoder,gru_reset_before}/model.keras; do
+        seed="$(basename "$f")"
+        [[ "$seed" == model.keras ]] && seed="$(basename "$(dirname "$f")").keras"
+        cp "$f" "Fixtures/fuzz/zip/seed-$seed"
     done
     for f in Fixtures/safetensors/*.safetensors; do cp "$f" "Fixtures/fuzz/safetensors/seed-$(basename "$f")"; done
     # The pickles inside the checkpoints (and the legacy format's pickle stream as it is).

@@ -45,7 +45,8 @@ package enum FuzzEntryPoints {
 
     /// The input as a file: its zip directory (`ZipDirectory`), every entry inflated and CRC-checked in pieces
     /// (`ZipEntrySource`), then the whole file read as whatever format its first bytes say (NPZ, a PyTorch
-    /// checkpoint, …; HDF5, read by libhdf5 in a child process in practice, is skipped).
+    /// checkpoint, a .keras model's configuration, …; HDF5, read by libhdf5 in a child process in practice, is
+    /// skipped).
     package static func zip(_ data: UnsafeRawBufferPointer) {
         let scratch = zipScratch
         guard scratch.write(data), let file = try? InputFile(path: scratch.path) else { return }
@@ -61,7 +62,12 @@ package enum FuzzEntryPoints {
         expectFileError {
             let url = URL(fileURLWithPath: scratch.path)
             let format = try TensorFile.format(of: url)
-            if format != HDF5Format.self { _ = try format.read(contentsOf: url) }
+            if format == KerasFormat.self {
+                // A .keras: its configuration through the Keras reader's checks; its model.weights.h5 is libhdf5's.
+                _ = try KerasFormat.configuredLayers(of: file)
+            } else if format != HDF5Format.self {
+                _ = try format.read(contentsOf: url)
+            }
         }
     }
 

@@ -94,6 +94,19 @@ public enum KerasFormat: TensorFormat {
         return try KerasFile.convert(weights: weights, config: config, kind: .archive, global: global, path: file.path)
     }
 
+    /// The recurrent layers a `.keras` archive's `config.json` describes, checked as reading checks them, without
+    /// its weights (for the fuzz target: the weights are libhdf5's to parse).
+    static func configuredLayers(of file: InputFile) throws -> [KerasFile.Layer] {
+        let directory = try ZipDirectory(file: file)
+        let configBytes = try contents(of: "config.json", in: directory, file: file, limit: maximumConfigBytes)
+        guard let json = SafeTensorsJSON.parse(configBytes) else {
+            throw TensorFileError(path: file.path, tensor: "config.json", problem: .malformed("not a JSON value"))
+        }
+        let config = try KerasConfig(json, path: file.path)
+        try KerasFile.checkMasking(config, path: file.path)
+        return try config.layers.compactMap { try KerasFile.configured($0, in: config, path: file.path) }
+    }
+
     static func readShards(_ file: InputFile, isolatingHDF5: Bool) throws -> StateDict {
         func fail(_ detail: String) -> TensorFileError {
             TensorFileError(path: file.path, problem: .malformed(detail))
