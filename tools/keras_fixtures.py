@@ -110,6 +110,18 @@ def torch_state_dict(layers, prefix=""):
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in out.items()}
 
 
+def new_folder(name):
+    folder = os.path.join(OUT, name)
+    os.makedirs(folder)
+    return folder
+
+
+def write_fixture(folder, fixture):
+    with open(os.path.join(folder, "fixture.json"), "w") as f:
+        json.dump(fixture, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def save_model_files(model, folder, sharded=False):
     model.save(os.path.join(folder, "model.keras"))
     model.save(os.path.join(folder, "model.h5"))
@@ -120,9 +132,8 @@ def save_model_files(model, folder, sharded=False):
 
 def make(name, mode, units=4, inputs=3, layers=1, bidirectional=False, batch=2, steps=6, states=False,
          sharded=False, **kwargs):
-    rng = np.random.default_rng(abs(hash(name)) % (1 << 32) if False else sum(map(ord, name)))
-    folder = os.path.join(OUT, name)
-    os.makedirs(folder)
+    rng = np.random.default_rng(sum(map(ord, name)))
+    folder = new_folder(name)
     model = keras.Sequential([keras.Input((None, inputs))] + [
         recurrent(mode, units, f"{'bidirectional' if bidirectional else mode}{'' if k == 0 else f'_{k}'}",
                   bidirectional, **kwargs) for k in range(layers)])
@@ -159,17 +170,14 @@ def make(name, mode, units=4, inputs=3, layers=1, bidirectional=False, batch=2, 
         fixture["nonlinearity"] = kwargs.get("activation", "tanh")
     if mode == "gru":
         fixture["reset_after"] = kwargs.get("reset_after", True)
-    with open(os.path.join(folder, "fixture.json"), "w") as f:
-        json.dump(fixture, f, indent=1, sort_keys=True)
-        f.write("\n")
+    write_fixture(folder, fixture)
     print(f"{name}: output {output.shape}, h_n {h_n.shape}")
 
 
 def make_embedding_lstm_dense():
     name = "embedding_lstm_dense"
     rng = np.random.default_rng(7)
-    folder = os.path.join(OUT, name)
-    os.makedirs(folder)
+    folder = new_folder(name)
     model = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(11, 3),
                               keras.layers.LSTM(4, return_sequences=True), keras.layers.Dense(2)])
     seed_weights(model, rng)
@@ -182,19 +190,16 @@ def make_embedding_lstm_dense():
     np.savez(os.path.join(folder, "expected.npz"), output=output, h_n=h_n, c_n=c_n)
     np.savez(os.path.join(folder, "torch.npz"), **torch_state_dict([model.layers[1]]))
     save_model_files(model, folder)
-    with open(os.path.join(folder, "fixture.json"), "w") as f:
-        json.dump({"mode": "lstm", "bias": True, "num_layers": 1, "bidirectional": False, "input_size": 3,
-                   "hidden_size": 4, "modules": [""], "weights_h5_flags": [], "keras_version": keras.__version__,
-                   "other_tensors": 3}, f, indent=1, sort_keys=True)
-        f.write("\n")
+    write_fixture(folder, {"mode": "lstm", "bias": True, "num_layers": 1, "bidirectional": False, "input_size": 3,
+                           "hidden_size": 4, "modules": [""], "weights_h5_flags": [], "keras_version": keras.__version__,
+                           "other_tensors": 3})
     print(f"{name}: output {output.shape}")
 
 
 def make_encoder_decoder():
     name = "encoder_decoder"
     rng = np.random.default_rng(8)
-    folder = os.path.join(OUT, name)
-    os.makedirs(folder)
+    folder = new_folder(name)
     a, b = keras.Input((None, 3), name="a"), keras.Input((None, 2), name="b")
     encoder = keras.layers.LSTM(4, return_sequences=True, name="encoder")
     decoder = keras.layers.GRU(5, return_sequences=True, name="decoder")
@@ -210,10 +215,7 @@ def make_encoder_decoder():
         torch.update(torch_state_dict([layer], prefix=layer.name))
     np.savez(os.path.join(folder, "torch.npz"), **torch)
     save_model_files(model, folder)
-    with open(os.path.join(folder, "fixture.json"), "w") as f:
-        json.dump({"modules": ["encoder", "decoder"], "weights_h5_flags": [], "keras_version": keras.__version__},
-                  f, indent=1, sort_keys=True)
-        f.write("\n")
+    write_fixture(folder, {"modules": ["encoder", "decoder"], "weights_h5_flags": [], "keras_version": keras.__version__})
     print(f"{name}: modules encoder, decoder")
 
 

@@ -11,6 +11,8 @@ struct KerasCase: CustomTestStringConvertible, Sendable {
         let mode: String?
         let reset_after: Bool?
         let nonlinearity: String?
+        /// Tensors of layers that are not recurrent (Embedding, Dense), left out of the module.
+        let other_tensors: Int?
     }
     let name: String
     let fixture: Fixture
@@ -79,6 +81,9 @@ struct KerasTests {
                 #expect(reference[full] == tensor, "\(fixture.name)/\(file): \(full)")
             }
             #expect(rnn.tensors.count == reference.tensors.keys.filter { module.isEmpty || $0.hasPrefix(module + ".") }.count)
+            if let others = fixture.fixture.other_tensors {
+                #expect(try TensorFile.read(contentsOf: fixture.file(file)).tensors.count - rnn.tensors.count == others)
+            }
             #expect(rnn.configuration.isResetBeforeGRU == fixture.isResetBefore)
             if fixture.isResetBefore {
                 #expect(throws: RNNExportError.noPyTorchEquivalent(prefix: "")) { try rnn.stateDict() }
