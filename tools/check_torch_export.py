@@ -78,6 +78,8 @@ def build_rnn(metadata, dtype):
         kw["proj_size"] = parse_int("proj_size", metadata["proj_size"])
     elif "proj_size" in metadata:
         raise CheckError(f"metadata proj_size={metadata['proj_size']!r}: only for mode lstm, not {mode}")
+    if metadata.get("reset_after", "true") != "true":
+        raise CheckError(f"metadata reset_after={metadata['reset_after']!r}: torch.nn.GRU has no reset-before GRU")
     try:
         dropout = float(metadata["dropout"])
     except ValueError:

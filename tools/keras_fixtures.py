@@ -5,7 +5,8 @@ Usage (from anywhere):  tools/.venv/bin/python tools/keras_fixtures.py
 (Keras 3 on the jax backend, CPU: `pip install keras jax`, pinned in tools/requirements-ci.txt.)
 
 Per fixture, Fixtures/keras/<name>/:
-  model.keras, model.h5 (legacy `model.save`), model.weights.h5 (`save_weights`); stacked_lstm also has sharded
+  model.keras, model.h5 (legacy `model.save`), model.weights.h5 (`save_weights`) (lstm_keras2_style: only a model.h5,
+      the lstm fixture's as TensorFlow-era Keras 2 wrote it); stacked_lstm also has sharded
       weights (sharded.weights.json + sharded_0000N.weights.h5);
   inputs.npz    `input` float32 [B, T, I] (Keras is batch-first); `h0` [L·D, B, H] and `c0` where the fixture has
                 initial states, in PyTorch's layout (index layer·D + direction);
@@ -26,6 +27,7 @@ import shutil
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -219,6 +221,35 @@ def make_encoder_decoder():
     print(f"{name}: modules encoder, decoder")
 
 
+def make_keras2_style():
+    """The lstm fixture's legacy .h5 rewritten as TensorFlow-era Keras 2 wrote it: weight names with a `:0` suffix
+    and no model prefix, fixed-length byte strings, and a weight_names attribute split into weight_names0,
+    weight_names1 (Keras 2 splits attributes past HDF5's 64 KiB header limit that way)."""
+    name = "lstm_keras2_style"
+    folder = new_folder(name)
+    source = os.path.join(OUT, "lstm")
+    for copied in ("inputs.npz", "expected.npz", "torch.npz", "fixture.json"):
+        shutil.copy(os.path.join(source, copied), folder)
+    with h5py.File(os.path.join(source, "model.h5"), "r") as old:
+        config = json.loads(old.attrs["model_config"])
+        weights = [np.asarray(old["model_weights/lstm/" + str(path)]) for path in old["model_weights/lstm"].attrs["weight_names"]]
+    for layer in config["config"]["layers"]:
+        layer.pop("module", None)
+    with h5py.File(os.path.join(folder, "model.h5"), "w") as f:
+        f.attrs["model_config"] = json.dumps(config).encode()
+        f.attrs["keras_version"] = b"2.15.0"
+        f.attrs["backend"] = b"tensorflow"
+        group = f.create_group("model_weights")
+        group.attrs["layer_names"] = np.array([b"lstm"], dtype="S")
+        layer = group.create_group("lstm")
+        names = [b"lstm/lstm_cell/kernel:0", b"lstm/lstm_cell/recurrent_kernel:0", b"lstm/lstm_cell/bias:0"]
+        layer.attrs["weight_names0"] = np.array(names[:2], dtype="S")
+        layer.attrs["weight_names1"] = np.array(names[2:], dtype="S")
+        for leaf, arr in zip(("kernel:0", "recurrent_kernel:0", "bias:0"), weights):
+            layer.create_dataset(f"lstm/lstm_cell/{leaf}", data=arr, track_times=False)
+    print(f"{name}: the lstm fixture as Keras 2 wrote it")
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
@@ -238,6 +269,7 @@ def main():
     make("bidirectional_simplernn_h0", "rnn", bidirectional=True, states=True)
     make("stacked_lstm", "lstm", layers=2, sharded=True)
     make("stacked_bidirectional_gru", "gru", layers=2, bidirectional=True, batch=3, steps=5)
+    make_keras2_style()
     make_embedding_lstm_dense()
     make_encoder_decoder()
     total = sum(os.path.getsize(os.path.join(d, n)) for d, _, names in os.walk(OUT) for n in names)

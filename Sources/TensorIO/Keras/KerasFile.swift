@@ -92,8 +92,17 @@ enum KerasFile {
     /// `dict` without the group attributes the HDF5 reader recorded for Keras (`<group>@<attribute>`).
     static func withoutAttributes(_ dict: StateDict) -> StateDict {
         var result = dict
-        result.metadata = dict.metadata.filter { !$0.key.contains("@") }
+        result.metadata = dict.metadata.filter { !isRecordedAttribute($0.key) }
         return result
+    }
+
+    /// True for a metadata key of the form `<group>@layer_names`, `@weight_names0`, `@name`, … (HDF5Reader).
+    static func isRecordedAttribute(_ key: String) -> Bool {
+        guard let at = key.lastIndex(of: "@") else { return false }
+        let attribute = key[key.index(after: at)...]
+        let base = attribute.prefix { !$0.isNumber }
+        return ["layer_names", "weight_names", "name"].contains(base)
+            && attribute.dropFirst(base.count).allSatisfy { $0.isASCII && $0.isNumber }
     }
 
     static func fail(_ path: String, _ layer: String?, _ detail: String, tensor: String? = nil) -> TensorFileError {
