@@ -2,6 +2,18 @@
 """End-to-end check of Keras files in and out with real Keras (3, jax backend, CPU) and ONNX Runtime.
 
 Usage: check_keras.py BIN_DIR   (the folder holding rnn-convert, rnn-run and rnn-verify)
+       check_keras.py load MODEL.keras INPUTS.npz EXPECTED.npz [--atol 1e-5]
+       check_keras.py weights WEIGHTS.weights.h5 --mode lstm|gru|rnn --input-size I --hidden-size H [--num-layers L]
+           [--bidirectional] [--no-bias] [--reset-after true|false] [--activation tanh|relu] INPUTS.npz EXPECTED.npz
+           [--atol 1e-5]
+
+`load` and `weights` check one file: `load` opens it with keras.models.load_model (no custom objects,
+compile=False), `weights` loads it into the Sequential a user would build (keras.Input((None, I)), then L layers of
+LSTM/GRU/SimpleRNN(H, return_sequences=True), each in a Bidirectional when asked); then model(input) (`input` of
+INPUTS.npz, batch-first [B, T, I]; a model's first output when it has several) must equal `output` of EXPECTED.npz
+(same shape, np.allclose with atol and rtol 1.3e-6). Prints the max abs error and OK (exit 0), or why not (exit 1).
+
+Without a subcommand (check_keras.py BIN_DIR), the whole suite:
 
 In (Fixtures/keras, made by tools/keras_fixtures.py with Keras itself):
   - rnn-verify of every fixture's model.keras, model.h5 and model.weights.h5 (with the flags a .weights.h5 needs),
@@ -191,7 +203,70 @@ def check_writing(bin_dir, work):
             checked["keras_loaded"] += 1
 
 
+def check_one(argv):
+    """The `load` and `weights` subcommands: one Keras file against one expected output; the exit status."""
+    import argparse
+    parser = argparse.ArgumentParser(prog="check_keras.py", description="Check that a Keras file opens in Keras and "
+                                     "gives the expected output.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    load = commands.add_parser("load", help="keras.models.load_model(MODEL) (a .keras or legacy .h5 file)")
+    load.add_argument("model")
+    weights = commands.add_parser("weights", help="model.load_weights(WEIGHTS) into the Sequential a user builds")
+    weights.add_argument("model")
+    weights.add_argument("--mode", choices=["lstm", "gru", "rnn"], required=True)
+    weights.add_argument("--input-size", type=int, required=True)
+    weights.add_argument("--hidden-size", type=int, required=True)
+    weights.add_argument("--num-layers", type=int, default=1)
+    weights.add_argument("--bidirectional", action="store_true")
+    weights.add_argument("--no-bias", action="store_true")
+    weights.add_argument("--reset-after", choices=["true", "false"], default="true", help="GRU only")
+    weights.add_argument("--activation", choices=["tanh", "relu"], default="tanh", help="SimpleRNN (--mode rnn) only")
+    for command in (load, weights):
+        command.add_argument("inputs", help="an NPZ with `input`, float [B, T, I] (batch-first)")
+        command.add_argument("expected", help="an NPZ with `output`, [B, T, D*H]")
+        command.add_argument("--atol", type=float, default=ATOL)
+    args = parser.parse_args(argv)
+    if args.command == "weights" and args.activation != "tanh" and args.mode != "rnn":
+        parser.error("--activation is for --mode rnn (SimpleRNN)")
+    if args.command == "weights" and args.reset_after != "true" and args.mode != "gru":
+        parser.error("--reset-after is for --mode gru")
+
+    import keras
+    try:
+        x = np.load(args.inputs)["input"]
+        expected = np.load(args.expected)["output"]
+    except (OSError, KeyError, ValueError) as error:
+        print(f"FAIL: reading {args.inputs} and {args.expected}: {error}")
+        return 1
+    try:
+        if args.command == "load":
+            model = keras.models.load_model(args.model, compile=False)
+        else:
+            model = build_user_model(keras, {
+                "mode": args.mode, "input_size": args.input_size, "hidden_size": args.hidden_size,
+                "num_layers": args.num_layers, "bias": not args.no_bias, "bidirectional": args.bidirectional,
+                "nonlinearity": args.activation, "reset_after": args.reset_after == "true"})
+            model.load_weights(args.model)
+        outputs = model(x)
+    except Exception as error:  # Keras's own message says what did not fit
+        print(f"FAIL: {args.command} {args.model}: {type(error).__name__}: {error}")
+        return 1
+    output = np.asarray(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
+    if output.shape != expected.shape:
+        print(f"FAIL: {args.model}: output shape {output.shape}, expected {expected.shape}")
+        return 1
+    error = float(np.abs(output.astype(np.float64) - expected.astype(np.float64)).max()) if output.size else 0.0
+    print(f"{args.model}: max abs error {error:.3g}")
+    if not np.allclose(output, expected, atol=args.atol, rtol=RTOL):
+        print(f"FAIL: not within atol {args.atol:g}, rtol {RTOL:g}")
+        return 1
+    print("OK")
+    return 0
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] in ("load", "weights"):
+        sys.exit(check_one(sys.argv[1:]))
     bin_dir = sys.argv[1]
     with tempfile.TemporaryDirectory() as work:
         check_reading(bin_dir, work)

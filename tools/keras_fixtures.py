@@ -86,6 +86,14 @@ def keras_states(layers, x, h0=None, c0=None):
     return sequence, np.stack(hs), (np.stack(cs) if cs else None)
 
 
+def probe_agreement(name, model_output, probe_output):
+    """max |model(x) − probe|, failing loudly unless the saved model and the probes agree (atol 1e-6)."""
+    model_output = np.asarray(model_output)
+    np.testing.assert_allclose(model_output, probe_output, atol=1e-6,
+                               err_msg=f"{name}: the probes do not compute what the saved model computes")
+    return float(np.abs(model_output - probe_output).max())
+
+
 def torch_state_dict(layers, prefix=""):
     """PyTorch's tensors for a stack of Keras layers, by the documented mapping (KerasMapping)."""
     out = {}
@@ -151,8 +159,8 @@ def make(name, mode, units=4, inputs=3, layers=1, bidirectional=False, batch=2, 
             c0 = rng.uniform(-0.5, 0.5, (layers * directions, batch, units)).astype(np.float32)
             feeds["c0"] = c0
     output, h_n, c_n = keras_states(model.layers, x, h0, c0)
-    if not states:  # the probes compute what the saved model computes
-        np.testing.assert_allclose(np.asarray(model(x)), output, atol=1e-6)
+    # The saved model has no initial state: with one, the probes are checked without it.
+    agreement = probe_agreement(name, model(x), keras_states(model.layers, x)[0] if states else output)
     expected = {"output": output, "h_n": h_n}
     if c_n is not None:
         expected["c_n"] = c_n
@@ -173,7 +181,7 @@ def make(name, mode, units=4, inputs=3, layers=1, bidirectional=False, batch=2, 
     if mode == "gru":
         fixture["reset_after"] = kwargs.get("reset_after", True)
     write_fixture(folder, fixture)
-    print(f"{name}: output {output.shape}, h_n {h_n.shape}")
+    print(f"{name}: output {output.shape}, h_n {h_n.shape}, max |model(x) - probe| {agreement:.2g}")
 
 
 def make_embedding_lstm_dense():
@@ -186,6 +194,9 @@ def make_embedding_lstm_dense():
     tokens = rng.integers(0, 11, (2, 5)).astype(np.int32)
     embedded = np.asarray(model.layers[0](tokens))
     output, h_n, c_n = keras_states([model.layers[1]], embedded)
+    # named, so that Keras's automatic names of the models made after this one stay as they were
+    up_to_lstm = keras.Model(model.inputs[0], model.layers[1].output, name="up_to_lstm")
+    agreement = probe_agreement(name, up_to_lstm(tokens), output)
     np.testing.assert_allclose(np.asarray(model.layers[2](np.asarray(model.layers[1](embedded)))),
                                np.asarray(model(tokens)), atol=1e-6)
     np.savez(os.path.join(folder, "inputs.npz"), input=embedded, tokens=tokens)
@@ -195,7 +206,7 @@ def make_embedding_lstm_dense():
     write_fixture(folder, {"mode": "lstm", "bias": True, "num_layers": 1, "bidirectional": False, "input_size": 3,
                            "hidden_size": 4, "modules": [""], "weights_h5_flags": [], "keras_version": keras.__version__,
                            "other_tensors": 3})
-    print(f"{name}: output {output.shape}")
+    print(f"{name}: output {output.shape}, max |model(x) - probe| {agreement:.2g} (the LSTM's output)")
 
 
 def make_encoder_decoder():
@@ -207,10 +218,11 @@ def make_encoder_decoder():
     decoder = keras.layers.GRU(5, return_sequences=True, name="decoder")
     model = keras.Model([a, b], [encoder(a), decoder(b)])
     seed_weights(model, rng)
-    torch = {}
-    for layer, width in [(encoder, 3), (decoder, 2)]:
-        x = rng.uniform(-1, 1, (2, 5, width)).astype(np.float32)
+    torch, agreement = {}, 0.0
+    xs = [rng.uniform(-1, 1, (2, 5, width)).astype(np.float32) for width in (3, 2)]
+    for layer, x, model_output in zip([encoder, decoder], xs, model(xs)):
         output, h_n, c_n = keras_states([layer], x)
+        agreement = max(agreement, probe_agreement(f"{name}/{layer.name}", model_output, output))
         np.savez(os.path.join(folder, f"inputs.{layer.name}.npz"), input=x)
         np.savez(os.path.join(folder, f"expected.{layer.name}.npz"), output=output, h_n=h_n,
                  **({"c_n": c_n} if c_n is not None else {}))
@@ -218,7 +230,7 @@ def make_encoder_decoder():
     np.savez(os.path.join(folder, "torch.npz"), **torch)
     save_model_files(model, folder)
     write_fixture(folder, {"modules": ["encoder", "decoder"], "weights_h5_flags": [], "keras_version": keras.__version__})
-    print(f"{name}: modules encoder, decoder")
+    print(f"{name}: modules encoder, decoder, max |model(x) - probe| {agreement:.2g}")
 
 
 def make_keras2_style():

@@ -26,7 +26,7 @@ public struct Convert: ParsableCommand {
               rnn-convert model.pt -o model.keras      # a model keras.models.load_model opens
             """)
 
-    @Argument(help: "The model file (.npz, .h5/.hdf5, .safetensors, .pt/.pth, .npy).")
+    @Argument(help: "The model file (.npz, .h5/.hdf5, .safetensors, .pt/.pth, .npy, .keras, .weights.h5).")
     var model: String
 
     @Option(name: .shortAndLong, help: "The output file; its extension chooses the format. Default: MODEL.npz for an HDF5 input, else MODEL.h5.")

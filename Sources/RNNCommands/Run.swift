@@ -22,7 +22,7 @@ public struct Run: ParsableCommand {
             starting from h0/c0: the same outputs, bit for bit, as a whole-sequence run (no `lengths`).
             """)
 
-    @Argument(help: "The model file (.npz, .h5/.hdf5, .safetensors, .pt/.pth).")
+    @Argument(help: "The model file (.npz, .h5/.hdf5, .safetensors, .pt/.pth, .keras, .weights.h5).")
     var model: String
 
     @Argument(help: "The inputs: `input` (alias `x`), optional `h0` (alias `hx`), `c0` (alias `cx`), `lengths`.")

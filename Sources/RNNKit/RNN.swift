@@ -193,10 +193,8 @@ public struct RNN: Sendable {
         }
         if let batchFirst = try flag("batch_first") { configuration.batchFirst = batchFirst }
         if let batchFirst = options.batchFirst { configuration.batchFirst = batchFirst }
-        if let resetAfter = try options.resetAfter ?? flag("reset_after") {
-            guard configuration.mode == .gru || resetAfter else {
-                throw RNNLoadError.metadataConflict(key: "reset_after", value: "false", inferred: configuration.mode.rawValue)
-            }
+        // A GRU's alone: an RNN or LSTM has nothing to reset.
+        if configuration.mode == .gru, let resetAfter = try options.resetAfter ?? flag("reset_after") {
             configuration.resetAfter = resetAfter
         }
         if let value = metadata["dropout"] {

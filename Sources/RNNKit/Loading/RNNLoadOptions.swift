@@ -8,8 +8,8 @@ public struct RNNLoadOptions: Sendable, Equatable {
     public var batchFirst: Bool?
     /// The compute precision; by default float64 for float64 weights and float32 for every other dtype.
     public var precision: Precision?
-    /// GRU only: false for the reset-before GRU (see `RNNConfiguration.resetAfter`); overrides the file's
-    /// metadata (`reset_after`). PyTorch's GRU (true) when neither says.
+    /// GRU only (ignored for other modes): false for the reset-before GRU (see `RNNConfiguration.resetAfter`);
+    /// overrides the file's metadata (`reset_after`). PyTorch's GRU (true) when neither says.
     public var resetAfter: Bool?
 
     /// Options with every choice left to the file.
