@@ -67,7 +67,7 @@ public func onSeparateThreads(_ count: Int, _ body: @escaping @Sendable (Int) ->
 }
 
 /// Writes a 64 MB gzip-chunked HDF5 file of random float32 values (one dataset "w", [4000, 4000]) to `url`, which
-/// takes an HDF5 worker a noticeable time to read (~0.3 s of CPU here); returns what it holds.
+/// takes an HDF5 worker a noticeable time to read (~0.45 s of CPU here, worker start included); returns what it holds.
 @discardableResult
 public func writeSlowHDF5(to url: URL, seed: UInt64) throws -> StateDict {
     var generator = SplitMix64(seed: seed)
