@@ -84,6 +84,7 @@ let package = Package(
         .executableTarget(name: "fuzz-zip", dependencies: ["FuzzMain", "TensorIO"], path: "Fuzz/Zip"),
         .executableTarget(name: "fuzz-safetensors", dependencies: ["FuzzMain", "TensorIO"], path: "Fuzz/SafeTensors"),
         .executableTarget(name: "fuzz-pickle", dependencies: ["FuzzMain", "TensorIO"], path: "Fuzz/Pickle"),
+        .executableTarget(name: "fuzz-onnx", dependencies: ["FuzzMain", "TensorIO"], path: "Fuzz/ONNX"),
         // Shared by the test targets: running the Python interop checks in tools/.
         .target(name: "TestSupport", dependencies: ["TensorIO"], path: "Tests/TestSupport"),
         .testTarget(

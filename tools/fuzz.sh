@@ -3,9 +3,10 @@
 #   fuzz-npy          NPY arrays from memory and NPY header dicts (NPYArray.read, NPYHeader.parse)
 #   fuzz-zip          zip directories, entry inflation and CRC checks, then the whole file (NPZ, .pt, ...)
 #   fuzz-safetensors  safetensors headers and files, plus a write-and-read-back check
-#   fuzz-pickle       checkpoint pickles (PickleMachine), tensor naming, storage views and their gather
+#   fuzz-pickle       checkpoint and TorchScript pickles (PickleMachine), tensor naming, storage views and their gather
+#   fuzz-onnx         ONNX models from memory: protobuf decoding, recurrent nodes, constant folding (ONNXFormat)
 #
-# Usage: tools/fuzz.sh [SECONDS] [TARGET...]   run each target (all four by default) for SECONDS (default 30)
+# Usage: tools/fuzz.sh [SECONDS] [TARGET...]   run each target (all five by default) for SECONDS (default 30)
 #        tools/fuzz.sh --merge [SECONDS] [TARGET...]   the same, then add the new finds of at most 512 bytes that
 #                                              reach new code to Fixtures/fuzz/<target>/ (named by their SHA-1)
 #        tools/fuzz.sh --seed                  rewrite the seed inputs Fixtures/fuzz/<target>/seed-* from the fixtures
@@ -20,7 +21,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-all_targets=(npy zip safetensors pickle)
+all_targets=(npy zip safetensors pickle onnx)
 
 if [[ "${1:-}" == "--seed" ]]; then
     for t in "${all_targets[@]}"; do
@@ -39,11 +40,16 @@ if [[ "${1:-}" == "--seed" ]]; then
         cp "$f" "Fixtures/fuzz/zip/seed-$seed"
     done
     for f in Fixtures/safetensors/*.safetensors; do cp "$f" "Fixtures/fuzz/safetensors/seed-$(basename "$f")"; done
+    for f in Fixtures/onnx/*/model.onnx Fixtures/malformed/onnx/*.onnx; do
+        cp "$f" "Fixtures/fuzz/onnx/seed-$(basename "$(dirname "$f")")-$(basename "$f")"
+    done
     # The pickles inside the checkpoints (and the legacy format's pickle stream as it is).
     python3 - <<'EOF'
 import glob, os, zipfile
-for path in sorted(glob.glob("Fixtures/checkpoints/*.pt")):
-    stem = os.path.basename(path)[:-3]
+paths = [(p, os.path.basename(p)[:-3]) for p in sorted(glob.glob("Fixtures/checkpoints/*.pt"))]
+# TorchScript archives: their data.pkl builds __torch__ module objects (the pickle target reads both kinds).
+paths += [(p, "torchscript-" + p.split("/")[-2]) for p in sorted(glob.glob("Fixtures/torchscript/*/model.pt"))]
+for path, stem in paths:
     out = f"Fixtures/fuzz/pickle/seed-{stem}.pkl"
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as z:

@@ -552,8 +552,30 @@ def make_pt():
        "archive/byteorder", "byteorder \"middle\"")
     pt("pt/two_pickles.pt", checkpoint(weight_pickle(), storage) + [member("other/data.pkl", weight_pickle())],
        "malformed", None, "two data.pkl records")
-    pt("pt/torchscript.pt", checkpoint(weight_pickle(), storage, extra=[member("archive/constants.pkl", p_pickle(b")"))]),
-       "unsupportedFeature", None, "a TorchScript archive (constants.pkl)")
+    # TorchScript archives (constants.pkl and code/ beside data.pkl): __torch__ classes are inert bags of
+    # attributes; every other trick is refused.
+    def torchscript(body):
+        return checkpoint(p_pickle(body), storage, extra=[member("archive/constants.pkl", p_pickle(b")")),
+                                                            member("archive/code/__torch__.py", b"# never read\n")])
+    def ts_module(attributes):
+        """NEWOBJ of __torch__.Model with no arguments, then BUILD with a dict of attributes."""
+        return p_global("__torch__", "Model") + b")\x81" + b"}(" + b"".join(k + v for k, v in attributes) + b"ub"
+    pt("pt/torchscript_reduce_os_system.pt",
+       torchscript(ts_module([(p_str("weight"), p_tensor(key="0", shape=(2, 3), stride=(3, 1), numel=6)),
+                              (p_str("hook"), p_global("os", "system") + p_tuple(p_str("touch /tmp/pwned")) + b"R")])),
+       "unsupportedFeature", None, "a module attribute built by calling os.system (a __reduce__ in a module class)")
+    pt("pt/torchscript_newobj_ordereddict.pt", torchscript(p_global("collections", "OrderedDict") + b")\x81"),
+       "unsupportedFeature", None, "NEWOBJ of collections.OrderedDict, not a __torch__ class")
+    pt("pt/torchscript_newobj_builtins.pt", torchscript(p_global("builtins", "object") + b")\x81"),
+       "unsupportedFeature", None, "NEWOBJ of builtins.object, a global not allowed")
+    pt("pt/torchscript_newobj_arguments.pt", torchscript(p_global("__torch__", "Model") + p_tuple(p_str("x")) + b"\x81"),
+       "malformed", None, "NEWOBJ of a __torch__ class with arguments")
+    pt("pt/torchscript_build_tuple.pt", torchscript(p_global("__torch__", "Model") + b")\x81" + p_tuple(p_int(1)) + b"b"),
+       "unsupportedFeature", None, "BUILD of a module with a tuple state (a __setstate__ of its own)")
+    pt("pt/torchscript_class_in_checkpoint.pt", checkpoint(p_pickle(ts_module([])), storage),
+       "unsupportedFeature", None, "a __torch__ class in a plain checkpoint (no constants.pkl or code/)")
+    pt("pt/torchscript_jit_helper_other.pt", torchscript(p_global("torch.jit._pickle", "build_tensor_from_id") + p_tuple(p_int(0)) + b"R"),
+       "unsupportedFeature", None, "torch.jit._pickle.build_tensor_from_id, not a list builder")
     storage_bomb = checkpoint(weight_pickle(), storage, deflate_storage=True)
     storage_bomb[2]["central_usize"] = 1 << 30
     pt("pt/bomb_declared_ratio.pt", storage_bomb, "tooLarge", "archive/data/0",
@@ -779,6 +801,122 @@ def make_keras():
            "io", "absent_00000.weights.h5", "a shard that does not exist")
 
 
+# --------------------------------------------------------------------------- ONNX
+
+def make_onnx():
+    """Hostile and broken ONNX models around one small LSTM node (hidden 2, input 3)."""
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(17)
+    hidden, inputs = 2, 3
+
+    def weights():
+        return {"W": rng.uniform(-0.5, 0.5, (1, 4 * hidden, inputs)).astype(np.float32),
+                "R": rng.uniform(-0.5, 0.5, (1, 4 * hidden, hidden)).astype(np.float32),
+                "B": rng.uniform(-0.5, 0.5, (1, 8 * hidden)).astype(np.float32)}
+
+    def init(name, array):
+        return helper.make_tensor(name, TensorProto.FLOAT, array.shape, array.tobytes(), raw=True)
+
+    def lstm_model(initializers=None, nodes=(), inputs_=(), w="W", r="R", b="B"):
+        values = weights()
+        if initializers is None:
+            initializers = [init(n, a) for n, a in values.items()]
+        node = helper.make_node("LSTM", ["X", w, r, b], ["Y"], name="lstm", hidden_size=hidden)
+        graph = helper.make_graph(list(nodes) + [node], "g",
+                                  [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["T", "B", inputs])] + list(inputs_),
+                                  [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)], initializers)
+        return helper.make_model(graph, producer_name="make_malformed", opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+    good = lstm_model().SerializeToString()
+    for cut in (3, len(good) // 2, len(good) - 1):
+        expect(f"onnx/truncated_at_{cut}.onnx", good[:cut], "malformed", None, f"a valid model cut after {cut} bytes")
+
+    def varint(n):
+        out = b""
+        while n >= 0x80:
+            out += bytes([(n & 0x7F) | 0x80])
+            n >>= 7
+        return out + bytes([n])
+    # ir_version 8, then a graph field (7) declaring 2**40 bytes.
+    expect("onnx/huge_field_length.onnx", b"\x08\x08" + b"\x3a" + varint(1 << 40) + b"\x00" * 16, "malformed", None,
+           "the graph declares 2^40 bytes")
+    expect("onnx/group_wire_type.onnx", b"\x08\x08" + b"\x3b" + b"\x00" * 8, "malformed", None,
+           "a field of wire type 3 (a group)")
+    expect("onnx/varint_too_long.onnx", b"\x08\x08\x28" + b"\xff" * 11, "malformed", None, "a varint of eleven bytes")
+    expect("onnx/no_graph.onnx", helper.make_model(helper.make_graph([], "g", [], []), ir_version=8).SerializeToString()[:2]
+           + b"\x42\x02\x10\x11", "malformed", None, "a model without a graph")
+
+    values = weights()
+    huge = init("W", values["W"])
+    del huge.dims[:]
+    huge.dims.extend([2**31 - 1, 2**31 - 1, 2**31 - 1])
+    expect("onnx/huge_dims.onnx", lstm_model([huge, init("R", values["R"]), init("B", values["B"])]).SerializeToString(),
+           "invalidShape", "W", "W declares 2^31-1 × 2^31-1 × 2^31-1 elements")
+    short = init("W", values["W"])
+    short.raw_data = values["W"].tobytes()[:-4]
+    expect("onnx/raw_data_short.onnx", lstm_model([short, init("R", values["R"]), init("B", values["B"])]).SerializeToString(),
+           "malformed", "W", "W's raw_data 4 bytes short")
+    text = helper.make_tensor("W", TensorProto.STRING, [1], [b"weights"])
+    expect("onnx/string_weights.onnx", lstm_model([text, init("R", values["R"]), init("B", values["B"])]).SerializeToString(),
+           "unsupportedDType", "W", "W is a STRING tensor")
+
+    # Graphs nested 40 deep: an If whose branch holds an If whose branch … (encoded by hand: protobuf's Python
+    # runtime refuses to build messages this deep).
+    def field(number, payload):
+        return varint(number << 3 | 2) + varint(len(payload)) + payload
+    graph = b""
+    for depth in range(40):
+        attribute = field(1, b"then_branch") + b"\xa0\x01\x05" + field(6, graph)  # type (20) GRAPH, g (6)
+        graph = field(1, field(4, b"If") + field(5, attribute))
+    expect("onnx/nested_40_deep.onnx", b"\x08\x08" + field(7, graph) + field(8, b"\x10\x11"), "malformed", None,
+           "If branches nested 40 deep")
+
+    # Constants that would grow to 2^40 elements by doubling: Concat(x, x) forty times.
+    chain, previous = [], "seed"
+    chain.append(helper.make_node("Constant", [], ["seed"], value=init("seed_value", values["W"])))
+    for step in range(40):
+        chain.append(helper.make_node("Concat", [previous, previous], [f"double{step}"], axis=1))
+        previous = f"double{step}"
+    bomb = lstm_model([init("R", values["R"]), init("B", values["B"])], nodes=chain, w=previous)
+    expect("onnx/constant_doubling.onnx", bomb.SerializeToString(), "tooLarge", "double18",
+           "W made by doubling a constant forty times (2^40 × its size)")
+    loop = lstm_model([init("R", values["R"]), init("B", values["B"])],
+                      nodes=[helper.make_node("Identity", ["W"], ["W"], name="self_loop")])
+    expect("onnx/constant_cycle.onnx", loop.SerializeToString(), "tooLarge", "W", "W is the Identity of itself")
+    not_constant = lstm_model([init("R", values["R"]), init("B", values["B"])],
+                              inputs_=[helper.make_tensor_value_info("W", TensorProto.FLOAT, [1, 8, 3])])
+    expect("onnx/weights_as_input.onnx", not_constant.SerializeToString(), "unsupportedFeature", "lstm",
+           "W is a graph input, known only when the model runs")
+    unrolled = helper.make_model(helper.make_graph(
+        [helper.make_node("Gemm", ["X", "W"], ["Z"]), helper.make_node("Tanh", ["Z"], ["Y"])], "cell",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 3])], [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)],
+        [init("W", rng.uniform(-1, 1, (3, 2)).astype(np.float32))]), opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    expect("onnx/unrolled_cell.onnx", unrolled.SerializeToString(), "unsupportedFeature", None,
+           "a cell written out as Gemm and Tanh: no recurrent node")
+
+    # External data: outside the folder, absolute, missing, and a range past the data file's end.
+    def external(location, offset=0, length=None):
+        tensor = helper.make_tensor("W", TensorProto.FLOAT, [0], [])
+        del tensor.dims[:]
+        tensor.dims.extend(values["W"].shape)
+        tensor.data_location = TensorProto.EXTERNAL
+        entries = {"location": location, "offset": str(offset)}
+        if length is not None:
+            entries["length"] = str(length)
+        for key, value in entries.items():
+            tensor.external_data.add(key=key, value=value)
+        return lstm_model([tensor, init("R", values["R"]), init("B", values["B"])]).SerializeToString()
+    expect("onnx/external_parent.onnx", external("../npy/truncated_header.npy"), "unsafeName", "W",
+           "external data in the folder above the model's")
+    expect("onnx/external_absolute.onnx", external("/etc/passwd"), "unsafeName", "W", "external data at an absolute path")
+    expect("onnx/external_missing.onnx", external("absent.onnx.data"), "io", "W", "external data in a file that does not exist")
+    expect("onnx/external_range.onnx", external("external_range.onnx.data", offset=64, length=values["W"].nbytes),
+           "truncated", "W", "external data running past its file's end")
+    expect("onnx/external_range.onnx.data", values["W"].tobytes(), "unknownFormat", None,
+           "the raw data file of external_range.onnx, read on its own")
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
@@ -788,6 +926,7 @@ def main():
     make_hdf5()
     make_pt()
     make_keras()
+    make_onnx()
     make_models()
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True, ensure_ascii=True)

@@ -7,7 +7,7 @@ import RNNKit
 public struct Convert: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnn-convert",
-        abstract: "Validate a PyTorch or Keras RNN, LSTM or GRU and write it as NPZ, HDF5, safetensors, ONNX or Keras.",
+        abstract: "Validate a PyTorch, TorchScript, Keras or ONNX RNN, LSTM or GRU and write it as NPZ, HDF5, safetensors, ONNX or Keras.",
         discussion: """
             The RNN module is loaded and checked completely before anything is written; only its tensors are
             written (PyTorch's names, prefix kept unless --strip-prefix), with the configuration as metadata so
@@ -24,9 +24,11 @@ public struct Convert: ParsableCommand {
               rnn-convert model.safetensors -o model.onnx
               rnn-convert model.keras -o model.npz     # a Keras model's PyTorch state_dict
               rnn-convert model.pt -o model.keras      # a model keras.models.load_model opens
+              rnn-convert model.onnx -o model.npz      # the state_dict the ONNX model was exported from
+              rnn-convert scripted.pt --prefix encoder.rnn -o encoder.npz   # from a torch.jit.save archive
             """)
 
-    @Argument(help: "The model file (.npz, .h5/.hdf5, .safetensors, .pt/.pth, .npy, .keras, .weights.h5).")
+    @Argument(help: "The model file (.npz, .h5/.hdf5, .safetensors, .pt/.pth (torch.save or torch.jit.save), .npy, .keras, .weights.h5, .onnx).")
     var model: String
 
     @Option(name: .shortAndLong, help: "The output file; its extension chooses the format. Default: MODEL.npz for an HDF5 input, else MODEL.h5.")

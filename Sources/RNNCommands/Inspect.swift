@@ -6,7 +6,7 @@ import RNNKit
 public struct Inspect: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnn-inspect",
-        abstract: "List the tensors, metadata and RNN modules of a model file (NPY, NPZ, HDF5, safetensors, PyTorch, Keras).",
+        abstract: "List the tensors, metadata and RNN modules of a model file (NPY, NPZ, HDF5, safetensors, PyTorch, TorchScript, Keras, ONNX).",
         discussion: """
             Examples:
               rnn-inspect model.h5
@@ -27,6 +27,10 @@ public struct Inspect: ParsableCommand {
     public func run() throws {
         let url = URL(fileURLWithPath: file)
         let format = try TensorFile.format(of: url)
+        if format == ONNXFormat.self, !json, let summary = try? ONNXSummary(contentsOf: url) {
+            // The graph first: it is shown even when its recurrent nodes cannot be read (the error follows).
+            print(InspectReport.onnxText(summary))
+        }
         let stateDict = try CommandSupport.read(file)
         let report = InspectReport(file: file, format: stateDict.metadata["keras_file"] ?? format.name, stateDict: stateDict,
                                    options: options.loadOptions)
@@ -100,7 +104,7 @@ public struct InspectReport {
                 case .success(let rnn):
                     lines.append("  \(name): \(rnn.configuration), \(rnn.dtype)")
                     // A Keras file: the layers the module was made of, and what the file could not say.
-                    let (layers, assumed) = kerasNotes(prefix)
+                    let (layers, assumed) = sourceNotes(prefix)
                     for layer in layers { lines.append("    from Keras \(DisplayText.escaped(layer))") }
                     if let assumed { lines.append("    assumed: \(DisplayText.escaped(assumed))") }
                 case .failure(let error): lines.append("  \(name): not usable: \(DisplayText.escaped(error.description))")
@@ -110,12 +114,31 @@ public struct InspectReport {
         return lines.joined(separator: "\n")
     }
 
+    /// An ONNX model's graph: producer, inputs, outputs, initializers and recurrent nodes, one per line.
+    package static func onnxText(_ summary: ONNXSummary) -> String {
+        let e = { (text: String) in DisplayText.escaped(cut(text)) }
+        var lines = ["ONNX graph: producer \(summary.producer.isEmpty ? "unnamed" : e(summary.producer)), IR version \(summary.irVersion), opset \(summary.opset.map(String.init) ?? "none")"]
+        for (title, values) in [("inputs", summary.inputs), ("outputs", summary.outputs), ("initializers", summary.initializers)] {
+            lines.append("  \(title): \(values.isEmpty ? "none" : "\(values.count)")")
+            for value in values.prefix(longestListing) { lines.append("    \(e(value.name))  \(e(value.type))  \(e(value.shape))") }
+            if values.count > longestListing { lines.append("    … \(values.count - longestListing) more") }
+        }
+        lines.append("  recurrent nodes: \(summary.recurrentNodes.isEmpty ? "none" : "\(summary.recurrentNodes.count)")")
+        for node in summary.recurrentNodes { lines.append("    \(e(node))") }
+        if let problem = summary.problem { lines.append("    not readable: \(DisplayText.escaped(problem))") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Inputs, outputs or initializers listed before "… N more".
+    static let longestListing = 40
+
     /// The Keras layers a module was read from (`keras_layers`, `; `-separated) and what was assumed
-    /// (`keras_assumed`), from the metadata `KerasFile` wrote (under the module's prefix when there are several).
-    func kerasNotes(_ prefix: String) -> (layers: [String], assumed: String?) {
+    /// (`keras_assumed`, or `torchscript_assumed` for a TorchScript module), from the metadata the reader wrote
+    /// (under the module's prefix when there are several).
+    func sourceNotes(_ prefix: String) -> (layers: [String], assumed: String?) {
         let key = { (name: String) in prefix.isEmpty ? name : "\(prefix).\(name)" }
         let layers = stateDict.metadata[key("keras_layers")].map { $0.components(separatedBy: "; ") } ?? []
-        return (layers, stateDict.metadata[key("keras_assumed")])
+        return (layers, stateDict.metadata[key("keras_assumed")] ?? stateDict.metadata[key("torchscript_assumed")])
     }
 
     /// Metadata keys and values longer than this are cut in the text listing (the JSON has them whole).
@@ -147,9 +170,11 @@ public struct InspectReport {
                         else { configuration[key] = value }
                     }
                     var module: [String: Any] = ["prefix": prefix, "usable": true, "dtype": rnn.dtype.rawValue, "configuration": configuration]
-                    let (layers, assumed) = kerasNotes(prefix)
+                    let (layers, assumed) = sourceNotes(prefix)
                     if !layers.isEmpty { module["keras_layers"] = layers }
-                    if let assumed { module["keras_assumed"] = assumed }
+                    if let assumed {
+                        module[stateDict.metadata.keys.contains { $0.hasSuffix("torchscript_assumed") } ? "torchscript_assumed" : "keras_assumed"] = assumed
+                    }
                     return module
                 case .failure(let error):
                     return ["prefix": prefix, "usable": false, "error": error.description]

@@ -22,7 +22,7 @@ public struct Run: ParsableCommand {
             starting from h0/c0: the same outputs, bit for bit, as a whole-sequence run (no `lengths`).
             """)
 
-    @Argument(help: "The model file (.npz, .h5/.hdf5, .safetensors, .pt/.pth, .keras, .weights.h5).")
+    @Argument(help: "The model file (.npz, .h5/.hdf5, .safetensors, .pt/.pth (torch.save or torch.jit.save), .keras, .weights.h5, .onnx).")
     var model: String
 
     @Argument(help: "The inputs: `input` (alias `x`), optional `h0` (alias `hx`), `c0` (alias `cx`), `lengths`.")
@@ -55,7 +55,7 @@ public struct Run: ParsableCommand {
         let progress = Progress(command: "rnn-run", bytes: CommandSupport.size(of: model), quiet: options.quiet)
         progress.step("loading \(model)")
         let rnn = try CommandSupport.model(CommandSupport.read(model), from: model, options: options.loadOptions)
-        if stream, rnn.configuration.bidirectional { throw CommandFailure("\(model): \(RNNInputError.bidirectionalStream)") }
+        if stream, rnn.configuration.bidirectional || rnn.configuration.reverse { throw CommandFailure("\(model): \(RNNInputError.bidirectionalStream)") }
         progress.step("running")
         let runInputs = try RunInputs(path: inputs)
         let result = try stream ? runInputs.stream(rnn, threads: threads) : runInputs.forward(rnn, threads: threads)

@@ -28,7 +28,7 @@ public struct Verify: ParsableCommand {
               rnn-verify model.h5 inputs.npz expected.npz --atol 1e-4 --rtol 1e-4 --json
             """)
 
-    @Argument(help: "The model file (.npz, .h5/.hdf5, .safetensors, .pt/.pth, .keras, .weights.h5).")
+    @Argument(help: "The model file (.npz, .h5/.hdf5, .safetensors, .pt/.pth (torch.save or torch.jit.save), .keras, .weights.h5, .onnx).")
     var model: String
 
     @Argument(help: "The inputs: `input` (alias `x`), optional `h0` (alias `hx`), `c0` (alias `cx`), `lengths`.")

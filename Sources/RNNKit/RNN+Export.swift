@@ -17,6 +17,7 @@ extension RNN {
         result["dropout"] = "\(c.dropout)"
         if c.mode == .lstm { result["proj_size"] = "\(c.projSize)" }
         if c.mode == .gru { result["reset_after"] = c.resetAfter ? "true" : "false" }
+        if c.reverse { result["reverse"] = "true" }
         result["prefix"] = prefix
         return result
     }
@@ -26,8 +27,10 @@ extension RNN {
     ///
     /// Throws `RNNExportError.noPyTorchEquivalent` for a reset-before GRU (`RNNConfiguration.resetAfter` false):
     /// `torch.nn.GRU` would load its tensors and compute something else without a word. Write it as ONNX or Keras.
+    /// Throws `RNNExportError.readsBackwards` for a reverse model (`RNNConfiguration.reverse`): write it as ONNX.
     public func stateDict(keepPrefix: Bool = true) throws -> StateDict {
         if configuration.isResetBeforeGRU { throw RNNExportError.noPyTorchEquivalent(prefix: prefix) }
+        if configuration.reverse { throw RNNExportError.readsBackwards(prefix: prefix) }
         var tensors = OrderedDictionary<String, Tensor>()
         let usedPrefix = keepPrefix ? prefix : ""
         for (name, tensor) in self.tensors {

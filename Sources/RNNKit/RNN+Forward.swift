@@ -89,14 +89,42 @@ extension RNN {
             : batchFirst ? [batch, steps, c.directions * c.outputSize] : [steps, batch, c.directions * c.outputSize]
         let call = ForwardCall(steps: steps, batch: batch, batchFirst: batchFirst, state: stateShape, cell: cellShape,
                                output: outputShape, threads: threads)
+        // A reverse model is the forward one over each sequence read backwards, its outputs put back in place:
+        // the same arithmetic, in the same order, as a bidirectional model's backward direction.
+        let flip = { (tensor: Tensor) in c.reverse ? Self.reversedInTime(tensor, call, lengths: lengths) : tensor }
+        var result: RNNOutput
         switch precision {
-        case .float32: return try run(weights: packedWeights.floatDirections(), input, h0, c0, lengths, call, tuning: tuning)
-        case .float64: return try run(weights: packedWeights.doubleDirections(), input, h0, c0, lengths, call, tuning: tuning)
+        case .float32: result = try run(weights: packedWeights.floatDirections(), flip(input), h0, c0, lengths, call, tuning: tuning)
+        case .float64: result = try run(weights: packedWeights.doubleDirections(), flip(input), h0, c0, lengths, call, tuning: tuning)
         }
+        if c.reverse { result = RNNOutput(output: flip(result.output), hN: result.hN, cN: result.cN) }
+        return result
+    }
+
+    /// `tensor` (an input or output of `call`'s layout) with each sequence's first `length` steps in reverse order;
+    /// the steps past its length stay where they are.
+    static func reversedInTime(_ tensor: Tensor, _ call: ForwardCall, lengths: [Int]?) -> Tensor {
+        var result = tensor
+        let steps = call.steps, batch = call.batch
+        let row = tensor.byteCount / (steps * batch)  // one step of one sequence
+        tensor.withUnsafeBytes { source in
+            result.withUnsafeMutableBytes { target in
+                for sequence in 0..<batch {
+                    let length = lengths?[sequence] ?? steps
+                    for step in 0..<length {
+                        let from = length - 1 - step
+                        let (to, at) = call.batchFirst ? (sequence * steps + step, sequence * steps + from)
+                            : (step * batch + sequence, from * batch + sequence)
+                        (target.baseAddress! + to * row).copyMemory(from: source.baseAddress! + at * row, byteCount: row)
+                    }
+                }
+            }
+        }
+        return result
     }
 
     /// A checked call's shapes and thread count.
-    private struct ForwardCall {
+    struct ForwardCall {
         let steps: Int, batch: Int, batchFirst: Bool
         let state: [Int], cell: [Int], output: [Int]
         let threads: Int

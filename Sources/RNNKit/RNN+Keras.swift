@@ -31,6 +31,10 @@ extension RNN {
         guard c.projSize == 0 else {
             throw RNNExportError.notKeras(detail: "Keras's LSTM has no projection: an LSTM with proj_size=\(c.projSize) cannot be written for Keras")
         }
+        guard !c.reverse else {
+            // go_backwards also reads backwards, but returns its outputs in reversed order: another model.
+            throw RNNExportError.notKeras(detail: "the model reads its sequences backwards (ONNX direction=\"reverse\") and keeps each output at its step; Keras's go_backwards returns them reversed, another model: write it as .onnx")
+        }
         let dtype: DType = self.dtype == .float64 ? .float64 : .float32
         let gates = c.mode.gateCount
         let className = switch c.mode {

@@ -197,6 +197,12 @@ public struct RNN: Sendable {
         if configuration.mode == .gru, let resetAfter = try options.resetAfter ?? flag("reset_after") {
             configuration.resetAfter = resetAfter
         }
+        if let reverse = try flag("reverse") {
+            guard !reverse || !configuration.bidirectional else {
+                throw RNNLoadError.metadataConflict(key: "reverse", value: metadata["reverse"]!, inferred: "false (the module is bidirectional)")
+            }
+            configuration.reverse = reverse
+        }
         if let value = metadata["dropout"] {
             guard let dropout = Double(value), dropout >= 0, dropout <= 1 else { throw RNNLoadError.badMetadata(key: "dropout", value: value) }
             configuration.dropout = dropout

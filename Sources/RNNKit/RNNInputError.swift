@@ -23,7 +23,7 @@ public enum RNNInputError: Error, Equatable, Sendable, CustomStringConvertible {
     case threadCount(Int)
     /// A stream's batch size below 1.
     case batchSize(Int)
-    /// A bidirectional model cannot stream: its backward direction starts from the end of the sequence.
+    /// A bidirectional or reverse model cannot stream: it reads from the end of the sequence.
     case bidirectionalStream
 
     public var description: String {
@@ -50,7 +50,7 @@ public enum RNNInputError: Error, Equatable, Sendable, CustomStringConvertible {
         case .batchSize(let count):
             "batch: \(count); a stream's batch size is at least 1"
         case .bidirectionalStream:
-            "a bidirectional model cannot stream (its backward direction starts from the end of the sequence): run whole sequences with forward"
+            "a bidirectional or reverse model cannot stream (it reads from the end of the sequence): run whole sequences with forward"
         }
     }
 }

@@ -265,7 +265,7 @@ struct ONNXStreamingTests {
         let graph = builder.build()
         var deferred = 0
         for initializer in graph.initializers {
-            guard case .deferred(let field) = initializer.rawData else { continue }
+            guard case .deferred(let field) = initializer.data else { continue }
             deferred += 1
             let expected = try Self.eagerRawData(of: initializer.name, in: variant.rnn, precision: precision)
             let bytes = Self.produced(field)

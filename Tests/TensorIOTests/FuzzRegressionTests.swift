@@ -16,11 +16,12 @@ struct FuzzRegressionTests {
         case "zip": FuzzEntryPoints.zip
         case "safetensors": FuzzEntryPoints.safeTensors
         case "pickle": FuzzEntryPoints.pickle
+        case "onnx": FuzzEntryPoints.onnx
         default: nil
         }
     }
 
-    @Test(arguments: ["npy", "zip", "safetensors", "pickle"])
+    @Test(arguments: ["npy", "zip", "safetensors", "pickle", "onnx"])
     func committedFuzzInputsRunWithoutCrashing(_ target: String) throws {
         let entry = try #require(Self.entryPoint(target))
         defer { FuzzEntryPoints.removeScratchFile() }

@@ -394,15 +394,19 @@ struct TorchCheckpointTests {
         #expect(error?.problem.kind == "malformed")
     }
 
-    @Test func torchScriptArchiveIsRefused() throws {
+    /// A TorchScript archive (constants.pkl and code/ beside data.pkl) is read for its data.pkl alone; the code
+    /// is never looked at, and the metadata names the archive's folder.
+    @Test func torchScriptArchiveIsReadWithoutItsCode() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let bytes = checkpointBytes(singleTensorPickle(), storages: [("0", littleEndianBytes([1, 2, 3, 4]))], extra: [
             ("archive/constants.pkl", [0x80, 0x02, 0x29, 0x2E]), ("archive/code/__torch__.py", Array("class M: pass\n".utf8)),
         ])
-        let error = refusal(bytes, in: folder)
-        #expect(error?.problem.kind == "unsupportedFeature")
-        #expect(error?.description.contains("TorchScript") == true)
+        let url = folder.file("scripted.pt")
+        try Data(bytes).write(to: url)
+        let dict = try TensorFile.read(contentsOf: url)
+        #expect(dict.names == ["w"])
+        #expect(dict.metadata["torchscript"] == "archive")
     }
 
     @Test func writingIsRefused() throws {

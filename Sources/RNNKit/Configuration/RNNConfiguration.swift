@@ -30,6 +30,10 @@ public struct RNNConfiguration: Sendable, Equatable, CustomStringConvertible {
     /// Keras's `reset_after=False`, Keras 2's original GRU, ONNX's default `linear_before_reset=0`). PyTorch has
     /// no such GRU: a model with `resetAfter == false` cannot be written under PyTorch's names.
     public var resetAfter: Bool
+    /// A one-direction model that reads each sequence from its last step to its first, writing each step's output
+    /// at that step's position (ONNX's `direction="reverse"`: the backward half of a bidirectional layer on its
+    /// own). No PyTorch module does this; such a model is written as ONNX only. Never with `bidirectional`.
+    public var reverse = false
 
     /// A configuration with PyTorch's defaults for everything not given.
     public init(mode: RecurrentMode = .rnn, inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bidirectional: Bool = false,
@@ -68,6 +72,7 @@ public struct RNNConfiguration: Sendable, Equatable, CustomStringConvertible {
         text += ", bias=\(flag(bias)), batch_first=\(flag(batchFirst)), bidirectional=\(flag(bidirectional))"
         if projSize > 0 { text += ", proj_size=\(projSize)" }
         if isResetBeforeGRU { text += ", reset_after=False" }
+        if reverse { text += ", reverse=True" }
         return text + ")"
     }
 }

@@ -114,7 +114,7 @@ struct ONNXGraphBuilder {
             let yC = c.numLayers == 1 ? "c_n" : prefix + "Y_c"
             var attributes: [ONNXProto.Attribute] = [
                 .init("hidden_size", .int(Int64(c.hiddenSize))),
-                .init("direction", .string(c.bidirectional ? "bidirectional" : "forward")),
+                .init("direction", .string(c.bidirectional ? "bidirectional" : c.reverse ? "reverse" : "forward")),
             ]
             switch c.mode {
             case .rnn:
@@ -196,20 +196,20 @@ struct ONNXGraphBuilder {
 
     /// A float initializer in the export precision, produced when the model is written.
     private mutating func addFloats(_ name: String, dims: [Int], _ data: ONNXWeightData) {
-        graph.initializers.append(.init(name: name, dataType: elementType, dims: dims, rawData: .deferred(data.deferredBytes)))
+        graph.initializers.append(.init(name: name, dataType: elementType, dims: dims, data: .deferred(data.deferredBytes)))
     }
 
     @discardableResult
     private mutating func addInt64(name: String, _ values: [Int64]) -> String {
         let raw = values.map(\.littleEndian).withUnsafeBytes { Array($0) }
-        graph.initializers.append(.init(name: name, dataType: .int64, dims: [values.count], rawData: .bytes(raw)))
+        graph.initializers.append(.init(name: name, dataType: .int64, dims: [values.count], data: .bytes(raw)))
         return name
     }
 
     @discardableResult
     private mutating func addInt32(name: String, _ values: [Int32]) -> String {
         let raw = values.map(\.littleEndian).withUnsafeBytes { Array($0) }
-        graph.initializers.append(.init(name: name, dataType: .int32, dims: [values.count], rawData: .bytes(raw)))
+        graph.initializers.append(.init(name: name, dataType: .int32, dims: [values.count], data: .bytes(raw)))
         return name
     }
 }

@@ -30,7 +30,7 @@ public final class RNNStream {
 
     init(model: RNN, batch: Int, threads: Int?, tuning: ForwardTuning) throws {
         let c = model.configuration
-        guard c.directions == 1 else { throw RNNInputError.bidirectionalStream }
+        guard c.directions == 1, !c.reverse else { throw RNNInputError.bidirectionalStream }
         guard batch >= 1 else { throw RNNInputError.batchSize(batch) }
         let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 else { throw RNNInputError.threadCount(threads) }
@@ -190,7 +190,7 @@ extension RNN {
     ///
     /// - Parameter threads: at most this many threads per step (1 or more; by default the machine's active cores).
     ///   Only large steps use more than one.
-    /// - Throws: `RNNInputError.bidirectionalStream` for a bidirectional model (its backward direction starts from
+    /// - Throws: `RNNInputError.bidirectionalStream` for a bidirectional or reverse model (its backward direction starts from
     ///   the end of the sequence), `.batchSize` or `.threadCount` below 1.
     public func makeStream(batch: Int = 1, threads: Int? = nil) throws -> RNNStream {
         try RNNStream(model: self, batch: batch, threads: threads, tuning: ForwardTuning())

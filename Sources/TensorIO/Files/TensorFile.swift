@@ -3,7 +3,7 @@ import Foundation
 /// Reading and writing tensor files without naming the format: by content when reading, by extension when writing.
 public enum TensorFile {
     /// Every format the library reads and writes.
-    public static var formats: [any TensorFormat.Type] { [NPYFormat.self, NPZFormat.self, HDF5Format.self, SafeTensorsFormat.self, TorchCheckpointFormat.self] }
+    public static var formats: [any TensorFormat.Type] { [NPYFormat.self, NPZFormat.self, HDF5Format.self, SafeTensorsFormat.self, TorchCheckpointFormat.self, ONNXFormat.self] }
 
     /// The format of the file at `url`, judged by its first bytes; throws `unknownFormat` when none matches.
     public static func format(of url: URL) throws -> any TensorFormat.Type {
@@ -33,11 +33,14 @@ public enum TensorFile {
         }
         // safetensors: a little-endian u64 header length N (2 ≤ N ≤ size − 8), then a JSON object.
         if SafeTensorsFormat.matches(file) { return SafeTensorsFormat.self }
+        if try ONNXFormat.matches(file) { return ONNXFormat.self }
         if file.size == 0 { throw TensorFileError(path: path, problem: .truncated(expected: 8, found: 0)) }
         if try KerasFormat.isShardMap(file) { return KerasFormat.self }  // Keras's sharded weights
         // safetensors has no magic number: a file named .safetensors whose start does not look like one (cut in its
         // header, a header length past the end, a broken JSON object) goes to its reader, which says what is wrong.
         if URL(fileURLWithPath: path).pathExtension.lowercased() == "safetensors" { return SafeTensorsFormat.self }
+        // Likewise a .onnx file that does not start as ONNX models do goes to the ONNX reader, which says why.
+        if URL(fileURLWithPath: path).pathExtension.lowercased() == "onnx" { return ONNXFormat.self }
         throw TensorFileError(path: path, problem: .unknownFormat)
     }
 

@@ -80,7 +80,7 @@ public struct TensorFileError: Error, Equatable, Codable, CustomStringConvertibl
         public var description: String {
             switch self {
             case .io(let message): message
-            case .unknownFormat: "not an NPY, NPZ, HDF5, safetensors or PyTorch file (unrecognised first bytes)"
+            case .unknownFormat: "not an NPY, NPZ, HDF5, safetensors, PyTorch, Keras or ONNX file (unrecognised first bytes)"
             case .truncated(let expected, let found):
                 "data ends after \(found) of \(expected) bytes (the file is truncated)"
             case .trailingBytes(let count): "\(count) unexpected bytes after the data"

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Entry points for the fuzz targets in `Fuzz/` (`fuzz-npy`, `fuzz-zip`, `fuzz-safetensors`, `fuzz-pickle`),
+/// Entry points for the fuzz targets in `Fuzz/` (`fuzz-npy`, `fuzz-zip`, `fuzz-safetensors`, `fuzz-pickle`, `fuzz-onnx`),
 /// not part of the library's API (package access only).
 ///
 /// Each feeds arbitrary bytes to one parser. A `TensorFileError` is the expected outcome of a bad input and is
@@ -102,24 +102,41 @@ package enum FuzzEntryPoints {
     /// The input as a checkpoint's `data.pkl`: the restricted unpickler (`PickleMachine`), the naming of its
     /// tensors (`CheckpointFlattener`), and for each tensor whose storage is small, the view check
     /// (`StorageView`) and the gather of its elements from a storage of exactly the declared size.
+    /// Both as a checkpoint's and as a TorchScript archive's (`__torch__` classes, NEWOBJ and BUILD of them).
     package static func pickle(_ data: UnsafeRawBufferPointer) {
         let path = "fuzz.pt"
-        expectFileError {
-            try PickleMachine.load([UInt8](data), path: path, record: "fuzz/data.pkl") { root in
-                for (name, reference) in try CheckpointFlattener.flatten(root, bareTensorName: "fuzz", path: path) {
-                    let storage = reference.storage
-                    let (storageBytes, overflow) = storage.elementCount.multipliedReportingOverflow(by: storage.type.dtype.byteSize)
-                    guard !overflow, storageBytes <= 1 << 20 else { continue }
-                    let view = try StorageView(reference, storageBytes: storageBytes, path: path, name: name)
-                    guard view.byteCount <= 1 << 22 else { continue }
-                    // Exactly the declared sizes, so that the address sanitizer sees any access past them.
-                    let source = UnsafeMutableRawBufferPointer.allocate(byteCount: storageBytes, alignment: 16)
-                    let target = UnsafeMutableRawBufferPointer.allocate(byteCount: view.byteCount, alignment: 16)
-                    defer { source.deallocate(); target.deallocate() }
-                    source.initializeMemory(as: UInt8.self, repeating: 0xA5)
-                    view.gather(from: UnsafeRawBufferPointer(source), into: target)
+        for torchScript in [false, true] {
+            expectFileError {
+                try PickleMachine.load([UInt8](data), path: path, record: "fuzz/data.pkl", torchScript: torchScript) { root in
+                    try checkViews(try CheckpointFlattener.flattenWithMetadata(root, bareTensorName: "fuzz", path: path).tensors, path: path)
                 }
             }
+        }
+    }
+
+    /// The input as an ONNX model held in memory: the protobuf decoding, the search for recurrent nodes, the
+    /// evaluation of their constant inputs and the conversion to PyTorch's tensors (`ONNXFormat`); external data
+    /// is refused from memory, so nothing outside the input is read.
+    package static func onnx(_ data: UnsafeRawBufferPointer) {
+        expectFileError {
+            let file = try InputFile(bytes: data, name: "fuzz.onnx")
+            _ = try ONNXFormat.read(file)
+        }
+    }
+
+    private static func checkViews(_ tensors: [(name: String, tensor: TensorReference)], path: String) throws {
+        for (name, reference) in tensors {
+            let storage = reference.storage
+            let (storageBytes, overflow) = storage.elementCount.multipliedReportingOverflow(by: storage.type.dtype.byteSize)
+            guard !overflow, storageBytes <= 1 << 20 else { continue }
+            let view = try StorageView(reference, storageBytes: storageBytes, path: path, name: name)
+            guard view.byteCount <= 1 << 22 else { continue }
+            // Exactly the declared sizes, so that the address sanitizer sees any access past them.
+            let source = UnsafeMutableRawBufferPointer.allocate(byteCount: storageBytes, alignment: 16)
+            let target = UnsafeMutableRawBufferPointer.allocate(byteCount: view.byteCount, alignment: 16)
+            defer { source.deallocate(); target.deallocate() }
+            source.initializeMemory(as: UInt8.self, repeating: 0xA5)
+            view.gather(from: UnsafeRawBufferPointer(source), into: target)
         }
     }
 

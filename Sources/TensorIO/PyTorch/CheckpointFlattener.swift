@@ -6,6 +6,11 @@
 /// - a list or tuple contributes each item's index: `layers.0`, `layers.1.bias`;
 /// - a tensor ends the path; anything else (numbers, strings, None, `torch.Size`) holds no tensor and is left
 ///   out, as are containers that hold none;
+/// - a TorchScript module (`PickleObject`) contributes its attributes that are tensors (its parameters and
+///   buffers) and its submodules, as `module.state_dict()` names them; its other attributes, lists of tensors
+///   such as an RNN's `_flat_weights` included, are left out. A `torch.nn` RNN module's constructor arguments
+///   (`batch_first`, `nonlinearity`, …) become metadata under its name, and those torch.jit keeps in the
+///   module's code instead (`batch_first`, an RNN's `nonlinearity`) are named in `torchscript_assumed`;
 /// - a checkpoint that is a single tensor gives one tensor named `bareTensorName` (the file's name, as for NPY).
 ///
 /// A tensor under a dict key that is not a string, integer or bool (a float, a tuple) has no name: that is an
@@ -26,6 +31,7 @@ struct CheckpointFlattener {
     private var visits = 0
     private var nameBytes = 0
     private var result: [(name: String, tensor: TensorReference)] = []
+    private var metadata: [(key: String, value: String)] = []
 
     private enum Prefix {
         case root
@@ -42,7 +48,53 @@ struct CheckpointFlattener {
         return flattener.result
     }
 
+    /// `flatten`, and the metadata of the TorchScript RNN modules met on the way (keys under each module's name).
+    static func flattenWithMetadata(_ root: PickleValue, bareTensorName: String, path: String) throws
+        -> (tensors: [(name: String, tensor: TensorReference)], metadata: [(key: String, value: String)]) {
+        if case .tensor(let tensor) = root { return ([(bareTensorName, tensor)], []) }
+        var flattener = CheckpointFlattener(path: path)
+        try flattener.visit(root, prefix: .root, depth: 0)
+        return (flattener.result, flattener.metadata)
+    }
+
     private init(path: String) { self.path = path }
+
+    /// The constructor arguments of torch.nn's recurrent modules, as a TorchScript module keeps them.
+    private static let recurrentArguments = [
+        "mode", "nonlinearity", "input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout",
+        "bidirectional", "proj_size",
+    ]
+
+    private mutating func recordConfiguration(of object: PickleObject, under name: String) {
+        let parts = object.className.split(separator: ".")
+        guard parts.count >= 2, parts.dropLast().joined(separator: ".").hasSuffix("torch.nn.modules.rnn"),
+              ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"].contains(String(parts.last!)),
+              let attributes = object.attributes else { return }
+        let named = { (attribute: String) in name.isEmpty ? attribute : "\(name).\(attribute)" }
+        // torch.jit keeps these constants in the module's code, not in data.pkl: say what the loader assumes.
+        let kind = String(parts.last!)
+        let recorded = Set(attributes.entries.compactMap { if case .string(let text) = $0.key { text } else { nil } })
+        var assumed: [String] = []
+        if !kind.hasSuffix("Cell") && !recorded.contains("batch_first") { assumed.append("batch_first=False") }
+        if kind.hasPrefix("RNN") && !recorded.contains("nonlinearity") { assumed.append("nonlinearity=tanh") }
+        if !assumed.isEmpty {
+            metadata.append((named("torchscript_assumed"), assumed.joined(separator: ", ")
+                + " (a TorchScript archive keeps them in its code, which is not read: say --batch-first or --nonlinearity relu if the module had them)"))
+        }
+        for (key, value) in attributes.entries {
+            guard case .string(let attribute) = key, Self.recurrentArguments.contains(attribute) else { continue }
+            let text: String? = switch value {
+            case .bool(let flag): flag ? "true" : "false"
+            case .int(let number): String(number)
+            case .float(let number): String(number)
+            case .string(let string): string
+            default: nil
+            }
+            // A cell's "mode" is not torch's; the loader tells cells apart by their tensor names.
+            guard let text, !(attribute == "mode" && parts.last!.hasSuffix("Cell")) else { continue }
+            metadata.append((named(attribute), text))
+        }
+    }
 
     private mutating func visit(_ value: PickleValue, prefix: Prefix, depth: Int) throws {
         visits += 1
@@ -80,6 +132,19 @@ struct CheckpointFlattener {
             for (index, item) in tuple.items.enumerated() {
                 try visitItem(item, prefix: prefix, part: String(index), keyType: "int", depth: depth)
             }
+        case .object(let object):
+            switch prefix {
+            case .root: recordConfiguration(of: object, under: "")
+            case .name(let name): recordConfiguration(of: object, under: name)
+            case .unnamed: break
+            }
+            for (key, item) in object.attributes?.entries ?? [] {
+                guard case .string(let attribute) = key else { continue }
+                switch item {
+                case .tensor, .object: try visitItem(item, prefix: prefix, part: attribute, keyType: "str", depth: depth)
+                default: visits += 1  // plain values and containers of a module are not in its state_dict
+                }
+            }
         default:
             break
         }
@@ -89,7 +154,7 @@ struct CheckpointFlattener {
     /// list of numbers costs no strings.
     private mutating func visitItem(_ item: PickleValue, prefix: Prefix, part: String?, keyType: String, depth: Int) throws {
         switch item {
-        case .tensor, .dict, .list, .tuple:
+        case .tensor, .dict, .list, .tuple, .object:
             try visit(item, prefix: try extend(prefix, part, keyType: keyType), depth: depth + 1)
         default:
             visits += 1

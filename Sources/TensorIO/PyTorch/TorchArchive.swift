@@ -23,8 +23,11 @@ struct TorchArchive {
         }
     }
 
-    /// The archive in `directory`; throws when it holds no or several `data.pkl` records, or is a TorchScript
-    /// archive (code, not a checkpoint).
+    /// True for a TorchScript archive (`torch.jit.save`): it also holds `constants.pkl` and `code/`, which are
+    /// never read; its `data.pkl` builds the module's `__torch__` classes.
+    let isTorchScript: Bool
+
+    /// The archive in `directory`; throws when it holds no or several `data.pkl` records.
     init(file: InputFile, directory: ZipDirectory) throws {
         let pickles = Self.pickleEntries(of: directory)
         guard let pickle = pickles.first else {
@@ -39,10 +42,7 @@ struct TorchArchive {
         folder = String(pickle.name.dropLast("data.pkl".count))
         entries = Dictionary(directory.entries.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let folder = self.folder
-        if entries[folder + "constants.pkl"] != nil || directory.entries.contains(where: { $0.name.hasPrefix(folder + "code/") }) {
-            throw TensorFileError(path: file.path, problem: .unsupportedFeature(
-                "a TorchScript archive (torch.jit.save) holds code, not a checkpoint; save model.state_dict() with torch.save and read that"))
-        }
+        isTorchScript = entries[folder + "constants.pkl"] != nil || directory.entries.contains(where: { $0.name.hasPrefix(folder + "code/") })
     }
 
     /// The storage record `data/<key>`, if there is one.

@@ -14,10 +14,16 @@ import Foundation
 /// state_dict, "optimizer": …}`): its tensors are named by their path, joined with dots
 /// (`model.rnn.weight_ih_l0`, `optimizer.state.0.exp_avg`, `layers.0`); values that are not tensors are
 /// left out (see `CheckpointFlattener`). A checkpoint that is a single tensor gives one tensor named after
-/// the file. Metadata is always empty.
+/// the file. A checkpoint has no metadata.
+///
+/// TorchScript archives (`torch.jit.save`: the same zip plus `constants.pkl` and `code/`, under a folder
+/// named after the model) are read the same way, their `__torch__` module classes taken as inert bags of
+/// attributes and their code never read: the parameters and buffers come out as `module.state_dict()` names
+/// them, with each torch.nn RNN module's constructor arguments as metadata under its name, and metadata
+/// `torchscript` naming the archive's folder.
 ///
 /// Refused with a clear error: the legacy format (`_use_new_zipfile_serialization=False`, before 1.6),
-/// TorchScript archives (`torch.jit.save`), complex and quantized tensors, tensor subclasses.
+/// complex and quantized tensors, tensor subclasses.
 ///
 /// Limits against hostile files: the output tensors together may hold at most
 /// `maximumExpansion` × the storages' bytes plus 1 GiB (views that repeat elements, such as `expand`, are
@@ -59,11 +65,14 @@ public enum TorchCheckpointFormat: TensorFormat {
                 "legacy (pre-1.6) torch.save format; re-save with torch.save(..., _use_new_zipfile_serialization=True)"))
         }
         let archive = try TorchArchive(file: file, directory: try ZipDirectory(file: file))
-        let named = try PickleMachine.load(try archive.pickleBytes(), path: path, record: archive.pickle.name) { root in
-            try CheckpointFlattener.flatten(root, bareTensorName: file.stem, path: path)
+        let (named, metadata) = try PickleMachine.load(try archive.pickleBytes(), path: path, record: archive.pickle.name,
+                                                       torchScript: archive.isTorchScript) { root in
+            try CheckpointFlattener.flattenWithMetadata(root, bareTensorName: file.stem, path: path)
         }
         let tensors = try materialize(named, from: archive, path: path)
         var result = StateDict()
+        for (key, value) in metadata { result.metadata[key] = value }
+        if archive.isTorchScript { result.metadata["torchscript"] = String(archive.folder.dropLast()) }
         for ((name, _), tensor) in zip(named, tensors) {
             guard result.tensors.updateValue(tensor, forKey: name) == nil else {
                 throw TensorFileError(path: path, problem: .duplicateName(name))

@@ -17,6 +17,12 @@ enum TorchGlobal: Equatable {
     case storageType(TorchStorageType)
     /// A dtype (`torch.float32`, …), as `_rebuild_tensor_v3` receives it.
     case dtype(DType)
+    /// TorchScript archives only: a TorchScript class (`__torch__.…`), which `NEWOBJ` instantiates as an inert
+    /// bag of attributes (`PickleObject`).
+    case torchScriptClass(String)
+    /// TorchScript archives only: `torch.jit._pickle.build_intlist` and its kin, and `restore_type_tag`, which
+    /// give back their first argument (a list that TorchScript typed).
+    case jitPickleHelper(String)
 
     /// The dotted Python name, e.g. `torch._utils._rebuild_tensor_v2`.
     var qualifiedName: String {
@@ -29,12 +35,18 @@ enum TorchGlobal: Equatable {
         case .torchSize: "torch.Size"
         case .storageType(let type): type.qualifiedName
         case .dtype(let dtype): "torch.\(dtype.rawValue)"
+        case .torchScriptClass(let name): name
+        case .jitPickleHelper(let name): "torch.jit._pickle.\(name)"
         }
     }
 
     /// The global `module.name`; throws `unsupportedFeature` (or `unsupportedDType` for a storage or dtype
     /// of an element type the library has not) for anything not on the list.
-    static func resolve(module: String, name: String, path: String) throws -> TorchGlobal {
+    static func resolve(module: String, name: String, path: String, torchScript: Bool = false) throws -> TorchGlobal {
+        if torchScript {
+            if module == "__torch__" || module.hasPrefix("__torch__.") { return .torchScriptClass("\(module).\(name)") }
+            if module == "torch.jit._pickle", jitPickleHelpers.contains(name) { return .jitPickleHelper(name) }
+        }
         switch (module, name) {
         case ("collections", "OrderedDict"): return .orderedDict
         case ("torch._utils", "_rebuild_tensor_v2"): return .rebuildTensorV2
@@ -50,8 +62,13 @@ enum TorchGlobal: Equatable {
             throw TensorFileError(path: path, problem: .unsupportedDType("torch.\(name) (the library reads floating-point, integer and bool tensors)"))
         }
         throw TensorFileError(path: path, problem: .unsupportedFeature(
-            "pickle global \(module).\(name) is not allowed (a checkpoint may name only tensors, storages, dtypes, torch.Size and OrderedDict)"))
+            "pickle global \(module).\(name) is not allowed (a checkpoint may name only tensors, storages, dtypes, torch.Size and OrderedDict\(torchScript ? ", a TorchScript archive also its own __torch__ classes and torch.jit._pickle's list builders" : ""))"))
     }
+
+    /// The `torch.jit._pickle` functions a TorchScript archive's pickle may call: each returns its first argument.
+    private static let jitPickleHelpers: Set<String> = [
+        "build_intlist", "build_doublelist", "build_boollist", "build_tensorlist", "restore_type_tag",
+    ]
 
     /// torch's dtype names (and aliases) for the dtypes the library has.
     private static let dtypes: [String: DType] = [

@@ -25,19 +25,33 @@ enum Layout {
     /// `columnMajor` has the reversed shape: column-major data of shape (a, b, c) is exactly row-major data of
     /// shape (c, b, a), so this is a full axis reversal (a transpose).
     static func transposed(_ columnMajor: Tensor, to shape: [Int]) -> Tensor {
-        let size = columnMajor.dtype.byteSize
-        var result = try! Tensor(zeros: columnMajor.dtype, shape: shape)  // same size as the input: cannot fail
         let rank = shape.count
         // Stride (in elements) of each output axis within the column-major source.
         var sourceStrides = [Int](repeating: 1, count: rank)
-        for axis in 1..<rank { sourceStrides[axis] = sourceStrides[axis - 1] * shape[axis - 1] }
-        let count = columnMajor.elementCount
+        for axis in 1..<max(rank, 1) where rank > 0 { sourceStrides[axis] = sourceStrides[axis - 1] * shape[axis - 1] }
+        return strided(columnMajor, shape: shape, base: 0, strides: sourceStrides)
+    }
+
+    /// The row-major tensor of `shape` whose element at index `i` is `source`'s element `base + Σ i[k]·strides[k]`
+    /// (a transpose, a slice with steps, or both). The caller checks that every such element is inside `source`
+    /// and that the result's size can be allocated.
+    static func strided(_ source: Tensor, shape: [Int], base: Int, strides: [Int]) -> Tensor {
+        let size = source.dtype.byteSize
+        var result = try! Tensor(zeros: source.dtype, shape: shape)  // checked by the caller: cannot fail
+        let rank = shape.count
+        let count = result.elementCount
         guard count > 0 else { return result }
-        columnMajor.withUnsafeBytes { source in
+        guard rank > 0 else {
+            source.withUnsafeBytes { from in
+                result.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: from.baseAddress! + base * size, byteCount: size) }
+            }
+            return result
+        }
+        source.withUnsafeBytes { source in
             result.withUnsafeMutableBytes { target in
                 var index = [Int](repeating: 0, count: rank)
-                var sourceElement = 0
-                let innerCount = shape[rank - 1], innerStride = sourceStrides[rank - 1]
+                var sourceElement = base
+                let innerCount = shape[rank - 1], innerStride = strides[rank - 1]
                 var targetElement = 0
                 while targetElement < count {
                     for i in 0..<innerCount {
@@ -50,9 +64,9 @@ enum Layout {
                     var axis = rank - 2
                     while axis >= 0 {
                         index[axis] += 1
-                        sourceElement += sourceStrides[axis]
+                        sourceElement += strides[axis]
                         if index[axis] < shape[axis] { break }
-                        sourceElement -= sourceStrides[axis] * shape[axis]
+                        sourceElement -= strides[axis] * shape[axis]
                         index[axis] = 0
                         axis -= 1
                     }

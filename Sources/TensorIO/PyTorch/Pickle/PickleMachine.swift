@@ -10,6 +10,11 @@
 /// or global is a `TensorFileError` naming it. `BUILD` is accepted only on an `OrderedDict` (whose state is
 /// its instance attributes, such as a state_dict's `_metadata`, which is ignored).
 ///
+/// A TorchScript archive's pickle (`torchScript`) may also name its own `__torch__` classes, which `NEWOBJ`
+/// with no arguments makes into inert `PickleObject`s that `BUILD` fills with a dict of attributes, and call
+/// `torch.jit._pickle`'s list builders (`build_intlist`, …, `restore_type_tag`), which return their argument.
+/// Any other `NEWOBJ` (of `os.system`, of `collections.OrderedDict`) is refused as before.
+///
 /// Everything is bounded: every declared length is checked against the bytes that remain before anything is
 /// read or allocated, and the stack, the memo and the mark stack have fixed limits (see the constants).
 final class PickleMachine {
@@ -40,19 +45,26 @@ final class PickleMachine {
     /// The storages seen in persistent ids, by key, to check that every mention agrees.
     private var storages: [String: StorageReference] = [:]
 
-    private init(bytes: [UInt8], path: String, record: String) {
+    /// True for a TorchScript archive's pickle: `__torch__` classes (NEWOBJ, BUILD) and `torch.jit._pickle`'s
+    /// list builders are allowed besides a checkpoint's globals.
+    private let torchScript: Bool
+    /// Every TorchScript object built, emptied by `release()` as the containers are.
+    private var objects: [PickleObject] = []
+
+    private init(bytes: [UInt8], path: String, record: String, torchScript: Bool) {
         self.bytes = bytes
         self.path = path
         self.record = record
+        self.torchScript = torchScript
     }
 
     /// Unpickles `bytes` and passes the result to `body`, whose result it returns; throws `TensorFileError`.
     ///
     /// The containers are emptied when `body` returns, so `body` must not let a `PickleValue` escape.
     static func load<Result>(
-        _ bytes: [UInt8], path: String, record: String, _ body: (PickleValue) throws -> Result
+        _ bytes: [UInt8], path: String, record: String, torchScript: Bool = false, _ body: (PickleValue) throws -> Result
     ) throws -> Result {
-        let machine = PickleMachine(bytes: bytes, path: path, record: record)
+        let machine = PickleMachine(bytes: bytes, path: path, record: record, torchScript: torchScript)
         defer { machine.release() }
         return try body(try machine.run())
     }
@@ -167,14 +179,14 @@ final class PickleMachine {
             case .global:
                 let module = try readLine()
                 let name = try readLine()
-                try push(.global(try TorchGlobal.resolve(module: module, name: name, path: path)))
+                try push(.global(try TorchGlobal.resolve(module: module, name: name, path: path, torchScript: torchScript)))
             case .stackGlobal:
                 let name = try pop()
                 let module = try pop()
                 guard case .string(let moduleText) = module, case .string(let nameText) = name else {
                     throw malformed("module and name must be strings, found \(module.typeName) and \(name.typeName)")
                 }
-                try push(.global(try TorchGlobal.resolve(module: moduleText, name: nameText, path: path)))
+                try push(.global(try TorchGlobal.resolve(module: moduleText, name: nameText, path: path, torchScript: torchScript)))
             case .reduce:
                 let arguments = try pop()
                 let callable = try pop()
@@ -191,6 +203,18 @@ final class PickleMachine {
                 try build(target, state: state)
             case .binPersID:
                 try push(.storage(try persistentLoad(try pop())))
+            case .newObj where torchScript:
+                let arguments = try pop()
+                let type = try pop()
+                guard case .global(.torchScriptClass(let name)) = type else {
+                    throw unsupported("pickle NEWOBJ of \(type.typeName) is not allowed (a TorchScript archive may instantiate only its own __torch__ classes)")
+                }
+                guard case .tuple(let tuple) = arguments, tuple.items.isEmpty else {
+                    throw malformed("NEWOBJ of \(name) with arguments (TorchScript passes none)")
+                }
+                let object = PickleObject(className: name)
+                objects.append(object)
+                try push(.object(object))
             default:
                 throw unsupported("pickle opcode \(PickleOpcode.describe(code)) is not allowed in a checkpoint")
             }
@@ -348,6 +372,7 @@ final class PickleMachine {
         for tuple in tuples { tuple.items = [] }
         for list in lists { list.items = [] }
         for dict in dicts { dict.removeAll() }
+        for object in objects { object.attributes = nil }
         stack = []
         memo = [:]
     }
@@ -372,8 +397,12 @@ final class PickleMachine {
                 throw malformed("\(global.qualifiedName) expects \(count) arguments, the first a tensor")
             }
             return arguments[0]
-        case .storageType, .dtype:
+        case .storageType, .dtype, .torchScriptClass:
             throw unsupported("calling \(global.qualifiedName) in a pickle is not allowed")
+        case .jitPickleHelper(let name):
+            let count = name == "restore_type_tag" ? 2 : 1
+            guard arguments.count == count else { throw malformed("\(global.qualifiedName) expects \(count) argument\(count == 1 ? "" : "s")") }
+            return arguments[0]
         }
     }
 
@@ -465,6 +494,14 @@ final class PickleMachine {
     }
 
     private func build(_ target: PickleValue, state: PickleValue) throws {
+        if case .object(let object) = target {
+            guard object.attributes == nil else { throw malformed("BUILD of \(object.className) a second time") }
+            guard case .dict(let attributes) = state else {
+                throw unsupported("pickle BUILD of \(object.className) with a \(state.typeName) state (a TorchScript module's state is a dict of its attributes; one with its own __setstate__ is not read)")
+            }
+            object.attributes = attributes
+            return
+        }
         guard case .dict(let dict) = target, dict.isOrderedDict else {
             throw unsupported("pickle BUILD of a \(target.typeName) is not allowed (only an OrderedDict's attributes are)")
         }

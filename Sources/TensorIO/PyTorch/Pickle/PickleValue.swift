@@ -22,6 +22,8 @@ enum PickleValue {
     case storage(StorageReference)
     /// A tensor, from `torch._utils._rebuild_tensor_v2` (or v3, or `_rebuild_parameter`).
     case tensor(TensorReference)
+    /// An instance of a TorchScript class (TorchScript archives only): its attributes, never its code.
+    case object(PickleObject)
 
     /// Python's name for the value's type, for messages ("int", "str", "tuple", …).
     var typeName: String {
@@ -38,6 +40,7 @@ enum PickleValue {
         case .global(let global): global.qualifiedName
         case .storage: "storage"
         case .tensor: "Tensor"
+        case .object(let object): object.className
         }
     }
 }
