@@ -876,6 +876,10 @@ def make_torchscript_cases():
             super().__init__()
             self.encoder = Encoder()
             self.head = nn.Linear(4, 2)
+            # What real archives hold beside the weights: a buffer viewed with stride 0 (one stored element,
+            # expanded) and an empty one (a 0-byte storage).
+            self.register_buffer("scale", torch.full((1,), 0.5).expand(4))
+            self.register_buffer("unused", torch.empty(0))
 
         def forward(self, x):
             return self.head(self.encoder(x))
@@ -891,7 +895,8 @@ def make_torchscript_cases():
         inputs={"input": x}, expected=expected, module_output=whole, num_layers=2, batch_first=True, input_size=3,
         hidden_size=4, seq_len=5, batch=2, run_saved=lambda m: m(x),
         notes="torch.jit.script of a model with encoder.rnn = nn.LSTM(3, 4, num_layers=2, batch_first=True) and "
-              "head = nn.Linear(4, 2); expected.npz is encoder.rnn's")
+              "head = nn.Linear(4, 2), and buffers scale (stride 0) and unused (0 elements); expected.npz is "
+              "encoder.rnn's")
 
     class BiGRU(nn.Module):
         def __init__(self):
