@@ -916,6 +916,14 @@ def make_onnx():
     expect("onnx/external_range.onnx.data", values["W"].tobytes(), "unknownFormat", None,
            "the raw data file of external_range.onnx, read on its own")
 
+    # A learned initial state: initial_h a constant that is not zero, which a PyTorch module takes as an input.
+    state = np.full((1, 1, hidden), 0.25, dtype=np.float32)
+    learned = lstm_model()
+    learned.graph.initializer.append(init("H0", state))
+    learned.graph.node[-1].input.extend(["", "H0"])
+    expect("onnx/learned_initial_state.onnx", learned.SerializeToString(), "unsupportedFeature", "lstm",
+           "initial_h is a non-zero constant (a learned initial state)")
+
 
 def main():
     shutil.rmtree(OUT, ignore_errors=True)

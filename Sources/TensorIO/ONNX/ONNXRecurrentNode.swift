@@ -5,7 +5,8 @@
 ///   stay at their time steps, as in ONNX Runtime).
 /// - `activations`: RNN Tanh or Relu (the same for both directions); LSTM Sigmoid, Tanh, Tanh and GRU Sigmoid,
 ///   Tanh (ONNX's defaults); anything else is refused by name.
-/// - `clip`, `input_forget` and the peephole weights `P` are refused unless absent or zero.
+/// - `clip`, `input_forget` and the peephole weights `P` are refused unless absent or zero, and so is a constant
+///   `initial_h`/`initial_c` (a learned initial state, which PyTorch's modules take as inputs).
 /// - `layout` 1 is batch-first; GRU `linear_before_reset` 1 is PyTorch's GRU, 0 the reset-before one.
 struct ONNXRecurrentNode {
     enum Mode: String {
@@ -140,6 +141,20 @@ struct ONNXRecurrentNode {
         if mode == .lstm, let peephole = try constant(7, "P") {
             guard try peephole.doubleValues().allSatisfy({ $0 == 0 }) else {
                 throw refuse("peephole weights P that are not zero (PyTorch's LSTM has none)")
+            }
+        }
+        // A constant initial state is a learned one (a zero one is the default): PyTorch's modules take h0 and c0
+        // as inputs, so a non-zero one would be lost. A computed one (torch's Expand of a zero) is a runtime value.
+        for (position, role) in [(5, "initial_h"), (6, "initial_c")] where position == 5 || mode == .lstm {
+            guard position < node.inputs.count, !node.inputs[position].isEmpty else { continue }
+            let state: Tensor
+            do {
+                state = try folder.value(node.inputs[position], in: scope)
+            } catch is ONNXConstantFolder.NotConstant {
+                continue
+            }
+            guard state.dtype.isFloatingPoint, try state.doubleValues().allSatisfy({ $0 == 0 }) else {
+                throw refuse("its \(role) is a constant that is not zero: a learned initial state, which a PyTorch module cannot hold (it takes \(position == 5 ? "h0" : "c0") as an input)")
             }
         }
         switch node.attribute("layout") {
