@@ -32,8 +32,9 @@ public struct Inspect: ParsableCommand {
             print(InspectReport.onnxText(summary))
         }
         let stateDict = try CommandSupport.read(file)
-        let report = InspectReport(file: file, format: stateDict.metadata["keras_file"] ?? format.name, stateDict: stateDict,
+        var report = InspectReport(file: file, format: stateDict.metadata["keras_file"] ?? format.name, stateDict: stateDict,
                                    options: options.loadOptions)
+        if format == ONNXFormat.self, json { report.onnxGraph = try? ONNXSummary(contentsOf: url) }
         print(json ? report.json : report.text)
     }
 }
@@ -47,6 +48,8 @@ public struct InspectReport {
     public let modules: [(prefix: String, result: Result<RNN, RNNLoadError>)]
     /// Why no module was listed, when none was.
     public let noModuleReason: RNNLoadError?
+    /// An ONNX model's graph, for the JSON (the text prints it before the report).
+    package var onnxGraph: ONNXSummary?
 
     /// A report about `stateDict`, read from `file` in `format`; modules are loaded with `options`.
     public init(file: String, format: String, stateDict: StateDict, options: RNNLoadOptions = RNNLoadOptions()) {
@@ -182,6 +185,18 @@ public struct InspectReport {
             },
         ]
         if let noModuleReason { object["no_rnn_reason"] = noModuleReason.description }
+        if let graph = onnxGraph {
+            let values = { (values: [ONNXSummary.Value]) in
+                values.map { ["name": $0.name, "type": $0.type, "shape": $0.shape] as [String: Any] }
+            }
+            var summary: [String: Any] = [
+                "producer": graph.producer, "ir_version": Int(graph.irVersion), "inputs": values(graph.inputs),
+                "outputs": values(graph.outputs), "initializers": values(graph.initializers),
+                "recurrent_nodes": graph.recurrentNodes,
+            ]
+            if let opset = graph.opset { summary["opset"] = Int(opset) }
+            object["onnx_graph"] = summary
+        }
         return JSONText.encode(object)
     }
 }

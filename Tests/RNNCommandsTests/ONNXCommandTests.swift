@@ -133,5 +133,15 @@ struct ONNXCommandTests {
         #expect(result.output.contains("recurrent nodes: 2"))
         #expect(result.output.contains("select_rate/then_branch/lstm_16k: LSTM"))
         #expect(result.output.contains("select_rate.else_branch"))
+
+        let json = try run("rnn-inspect", [fixture.file("model.onnx"), "--json"])
+        #expect(json.status == 0, "\(json.error)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        let graph = try #require(object["onnx_graph"] as? [String: Any], "\(json.output)")
+        #expect(graph["opset"] as? Int == 17)
+        #expect((graph["inputs"] as? [[String: Any]])?.map { $0["name"] as? String } == ["X", "cond"], "\(graph)")
+        let nodes = try #require(graph["recurrent_nodes"] as? [String])
+        #expect(nodes.count == 2 && nodes.contains { $0.contains("select_rate/then_branch/lstm_16k: LSTM") }, "\(nodes)")
+        #expect((object["rnn_modules"] as? [Any])?.count == 2)
     }
 }
