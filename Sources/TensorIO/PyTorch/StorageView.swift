@@ -58,38 +58,7 @@ struct StorageView {
 
     /// Copies the selected elements of `storage` into `target` (`byteCount` bytes) in row-major order.
     func gather(from storage: UnsafeRawBufferPointer, into target: UnsafeMutableRawBufferPointer) {
-        let size = dtype.byteSize
-        guard byteCount > 0, let source = storage.baseAddress, let destination = target.baseAddress else { return }
-        let rank = shape.count
-        guard rank > 0 else {
-            destination.copyMemory(from: source + offset * size, byteCount: size)
-            return
-        }
-        let innerCount = shape[rank - 1]
-        let innerStride = strides[rank - 1]
-        var index = [Int](repeating: 0, count: rank)
-        var element = offset
-        var written = 0
-        while written < byteCount {
-            if innerStride == 1 {
-                (destination + written).copyMemory(from: source + element * size, byteCount: innerCount * size)
-            } else {
-                for i in 0..<innerCount {
-                    (destination + written + i * size).copyMemory(from: source + (element + i * innerStride) * size, byteCount: size)
-                }
-            }
-            written += innerCount * size
-            // Advance the odometer over the outer dimensions. Wrapping arithmetic: a dimension of size 1 may
-            // have any stride (torch ignores it), so the intermediate sums may overflow and come back.
-            var axis = rank - 2
-            while axis >= 0 {
-                index[axis] += 1
-                element &+= strides[axis]
-                if index[axis] < shape[axis] { break }
-                element &-= strides[axis] &* shape[axis]
-                index[axis] = 0
-                axis -= 1
-            }
-        }
+        Layout.gather(from: storage, elementSize: dtype.byteSize, base: offset, shape: shape, strides: strides,
+                      into: UnsafeMutableRawBufferPointer(rebasing: target[..<byteCount]))
     }
 }

@@ -25,10 +25,9 @@ enum Layout {
     /// `columnMajor` has the reversed shape: column-major data of shape (a, b, c) is exactly row-major data of
     /// shape (c, b, a), so this is a full axis reversal (a transpose).
     static func transposed(_ columnMajor: Tensor, to shape: [Int]) -> Tensor {
-        let rank = shape.count
         // Stride (in elements) of each output axis within the column-major source.
-        var sourceStrides = [Int](repeating: 1, count: rank)
-        for axis in 1..<max(rank, 1) where rank > 0 { sourceStrides[axis] = sourceStrides[axis - 1] * shape[axis - 1] }
+        var sourceStrides = [Int](repeating: 1, count: shape.count)
+        for axis in shape.indices.dropFirst() { sourceStrides[axis] = sourceStrides[axis - 1] * shape[axis - 1] }
         return strided(columnMajor, shape: shape, base: 0, strides: sourceStrides)
     }
 
@@ -36,43 +35,48 @@ enum Layout {
     /// (a transpose, a slice with steps, or both). The caller checks that every such element is inside `source`
     /// and that the result's size can be allocated.
     static func strided(_ source: Tensor, shape: [Int], base: Int, strides: [Int]) -> Tensor {
-        let size = source.dtype.byteSize
         var result = try! Tensor(zeros: source.dtype, shape: shape)  // checked by the caller: cannot fail
-        let rank = shape.count
-        let count = result.elementCount
-        guard count > 0 else { return result }
-        guard rank > 0 else {
-            source.withUnsafeBytes { from in
-                result.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: from.baseAddress! + base * size, byteCount: size) }
-            }
-            return result
-        }
-        source.withUnsafeBytes { source in
-            result.withUnsafeMutableBytes { target in
-                var index = [Int](repeating: 0, count: rank)
-                var sourceElement = base
-                let innerCount = shape[rank - 1], innerStride = strides[rank - 1]
-                var targetElement = 0
-                while targetElement < count {
-                    for i in 0..<innerCount {
-                        let from = (sourceElement + i * innerStride) * size
-                        (target.baseAddress! + (targetElement + i) * size)
-                            .copyMemory(from: source.baseAddress! + from, byteCount: size)
-                    }
-                    targetElement += innerCount
-                    // Advance the odometer over the outer axes.
-                    var axis = rank - 2
-                    while axis >= 0 {
-                        index[axis] += 1
-                        sourceElement += strides[axis]
-                        if index[axis] < shape[axis] { break }
-                        sourceElement -= strides[axis] * shape[axis]
-                        index[axis] = 0
-                        axis -= 1
-                    }
-                }
-            }
+        source.withUnsafeBytes { from in
+            result.withUnsafeMutableBytes { gather(from: from, elementSize: source.dtype.byteSize, base: base, shape: shape, strides: strides, into: $0) }
         }
         return result
+    }
+
+    /// Fills `target` (the row-major elements of `shape`, `elementSize` bytes each) with the elements of `source`
+    /// at `base + Σ i[k]·strides[k]` for each index `i`. The caller checks that every such element is inside
+    /// `source`. Wrapping arithmetic: an axis of size 1 may have any stride (torch ignores it), so the
+    /// intermediate sums may overflow and come back.
+    static func gather(from source: UnsafeRawBufferPointer, elementSize size: Int, base: Int, shape: [Int], strides: [Int],
+                       into target: UnsafeMutableRawBufferPointer) {
+        guard target.count > 0, let from = source.baseAddress, let to = target.baseAddress else { return }
+        let rank = shape.count
+        guard rank > 0 else {
+            to.copyMemory(from: from + base * size, byteCount: size)
+            return
+        }
+        let innerCount = shape[rank - 1], innerStride = strides[rank - 1]
+        var index = [Int](repeating: 0, count: rank)
+        var element = base
+        var written = 0
+        while written < target.count {
+            if innerStride == 1 {
+                (to + written).copyMemory(from: from + element * size, byteCount: innerCount * size)
+            } else {
+                for i in 0..<innerCount {
+                    (to + written + i * size).copyMemory(from: from + (element + i * innerStride) * size, byteCount: size)
+                }
+            }
+            written += innerCount * size
+            // Advance the odometer over the outer axes.
+            var axis = rank - 2
+            while axis >= 0 {
+                index[axis] += 1
+                element &+= strides[axis]
+                if index[axis] < shape[axis] { break }
+                element &-= strides[axis] &* shape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
     }
 }
