@@ -216,32 +216,6 @@ extension Optional {
     }
 }
 
-extension Tensor {
-    /// The values of an integer tensor as `Int`s (sequence lengths, say); nil for other dtypes or out-of-range values.
-    public func integerValues() -> [Int]? {
-        func convert<T: BinaryInteger & TensorElement>(_: T.Type) -> [Int]? {
-            guard let values = try? elements(as: T.self) else { return nil }
-            var result: [Int] = []
-            for value in values {
-                guard let int = Int(exactly: value) else { return nil }
-                result.append(int)
-            }
-            return result
-        }
-        return switch dtype {
-        case .int8: convert(Int8.self)
-        case .int16: convert(Int16.self)
-        case .int32: convert(Int32.self)
-        case .int64: convert(Int64.self)
-        case .uint8: convert(UInt8.self)
-        case .uint16: convert(UInt16.self)
-        case .uint32: convert(UInt32.self)
-        case .uint64: convert(UInt64.self)
-        default: nil
-        }
-    }
-}
-
 extension RNN {
     /// The instruction set of the forward pass's kernels on this CPU: "avx512", "avx2" or "generic" (what
     /// `rnn-bench` reports beside its timings).

@@ -81,10 +81,10 @@ struct ONNXConstantFolder {
             return tensor
         }
         func integers(_ tensor: Tensor, _ what: String) throws -> [Int] {
-            guard tensor.dtype == .int64 || tensor.dtype == .int32 else {
+            guard tensor.dtype == .int64 || tensor.dtype == .int32, let values = tensor.integerValues() else {
                 throw fail(name, .malformed("\(node.opType)'s \(what) are \(tensor.dtype), not int64"))
             }
-            return tensor.dtype == .int64 ? try tensor.elements(as: Int64.self).map { Int($0) } : try tensor.elements(as: Int32.self).map { Int($0) }
+            return values
         }
         func ints(_ attribute: String) -> [Int]? {
             switch node.attribute(attribute) {
@@ -232,9 +232,9 @@ struct ONNXConstantFolder {
             }
             return result
         case "Gather":
-            let source = try required(0)
-            let indices = try integers(try required(1), "indices")
-            let indexShape = try required(1).shape
+            let source = try required(0), indexTensor = try required(1)
+            let indices = try integers(indexTensor, "indices")
+            let indexShape = indexTensor.shape
             let dimension = try axis(int("axis") ?? 0, rank: source.shape.count)
             let size = source.shape[dimension]
             let resolved = try indices.map { index in

@@ -116,7 +116,7 @@ public enum ONNXFormat: TensorFormat {
             for index in nodes.keys.sorted() where !taken.contains(index) {
                 var layers = [nodes[index]!]
                 taken.insert(index)
-                while let next = try nextLayer(after: layers.last!, in: nodes, folder: &folder), !taken.contains(next.index) {
+                while let next = nextLayer(after: layers.last!, in: nodes, folder: &folder), !taken.contains(next.index) {
                     layers.append(next)
                     taken.insert(next.index)
                 }
@@ -137,7 +137,7 @@ public enum ONNXFormat: TensorFormat {
     /// The node that reads `node`'s output `Y` as its input `X` through only the reshaping torch's exporters put
     /// between layers, when it stacks with `node`; nil otherwise.
     static func nextLayer(after node: ONNXRecurrentNode, in nodes: [Int: ONNXRecurrentNode],
-                          folder: inout ONNXConstantFolder) throws -> ONNXRecurrentNode? {
+                          folder: inout ONNXConstantFolder) -> ONNXRecurrentNode? {
         // The value's dimensions, symbolically: Y is [T, D, B, H] (layout 1: [B, T, D, H]).
         enum Dimension: Equatable { case time, directions, batch, hidden, features }
         let scope = node.scope
@@ -154,10 +154,10 @@ public enum ONNXFormat: TensorFormat {
                 let normalized = dimensions.map { $0 == .hidden && node.directions == 1 ? .features : $0 }
                 return normalized == expected && node.stacks(with: next) ? next : nil
             }
-            func integers(_ position: Int) throws -> [Int]? {
+            func integers(_ position: Int) -> [Int]? {
                 guard position < user.inputs.count, !user.inputs[position].isEmpty else { return nil }
                 guard let tensor = try? folder.value(user.inputs[position], in: scope), tensor.dtype == .int64 || tensor.dtype == .int32 else { return nil }
-                return tensor.dtype == .int64 ? try tensor.elements(as: Int64.self).map { Int($0) } : try tensor.elements(as: Int32.self).map { Int($0) }
+                return tensor.integerValues()
             }
             func attribute(_ name: String) -> [Int]? {
                 if case .ints(let values)? = user.attribute(name) { return values.map { Int(clamping: $0) } }
@@ -167,7 +167,7 @@ public enum ONNXFormat: TensorFormat {
             case "Identity":
                 break
             case "Squeeze":
-                guard let axes = try integers(1) ?? attribute("axes") else { return nil }
+                guard let axes = integers(1) ?? attribute("axes") else { return nil }
                 let resolved = Set(axes.map { $0 < 0 ? $0 + dimensions.count : $0 })
                 guard resolved.allSatisfy({ dimensions.indices.contains($0) && dimensions[$0] == .directions }), node.directions == 1 else { return nil }
                 dimensions = dimensions.enumerated().filter { !resolved.contains($0.offset) }.map(\.element)
@@ -177,7 +177,7 @@ public enum ONNXFormat: TensorFormat {
             case "Reshape":
                 // Only [X, Y, D, H] → [X, Y, D·H]: the legacy exporter's shape [0, 0, -1], or the dynamo exporter's
                 // static [X, Y, D·H] (sizes this reader does not know, taken as X and Y when the last is D·H).
-                guard let shape = try integers(1), dimensions.count == 4, dimensions[2] == .directions, dimensions[3] == .hidden,
+                guard let shape = integers(1), dimensions.count == 4, dimensions[2] == .directions, dimensions[3] == .hidden,
                       shape.count == 3, shape[0] >= 0, shape[1] >= 0,
                       shape[2] == node.directions * node.hidden || (shape[2] == -1 && shape[0] == 0 && shape[1] == 0) else { return nil }
                 dimensions = [dimensions[0], dimensions[1], .features]
