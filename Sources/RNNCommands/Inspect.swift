@@ -27,14 +27,13 @@ public struct Inspect: ParsableCommand {
     public func run() throws {
         let url = URL(fileURLWithPath: file)
         let format = try TensorFile.format(of: url)
-        if format == ONNXFormat.self, !json, let summary = try? ONNXSummary(contentsOf: url) {
-            // The graph first: it is shown even when its recurrent nodes cannot be read (the error follows).
-            print(InspectReport.onnxText(summary))
-        }
+        let graph = format == ONNXFormat.self ? try? ONNXSummary(contentsOf: url) : nil
+        // The graph first: it is shown even when its recurrent nodes cannot be read (the error follows).
+        if let graph, !json { print(InspectReport.onnxText(graph)) }
         let stateDict = try CommandSupport.read(file)
         var report = InspectReport(file: file, format: stateDict.metadata["keras_file"] ?? format.name, stateDict: stateDict,
                                    options: options.loadOptions)
-        if format == ONNXFormat.self, json { report.onnxGraph = try? ONNXSummary(contentsOf: url) }
+        report.onnxGraph = graph
         print(json ? report.json : report.text)
     }
 }
@@ -109,7 +108,7 @@ public struct InspectReport {
                     // A Keras file: the layers the module was made of, and what the file could not say.
                     let (layers, assumed) = sourceNotes(prefix)
                     for layer in layers { lines.append("    from Keras \(DisplayText.escaped(layer))") }
-                    if let assumed { lines.append("    assumed: \(DisplayText.escaped(assumed))") }
+                    if let assumed { lines.append("    assumed: \(DisplayText.escaped(assumed.text))") }
                 case .failure(let error): lines.append("  \(name): not usable: \(DisplayText.escaped(error.description))")
                 }
             }
@@ -138,10 +137,13 @@ public struct InspectReport {
     /// The Keras layers a module was read from (`keras_layers`, `; `-separated) and what was assumed
     /// (`keras_assumed`, or `torchscript_assumed` for a TorchScript module), from the metadata the reader wrote
     /// (under the module's prefix when there are several).
-    func sourceNotes(_ prefix: String) -> (layers: [String], assumed: String?) {
+    func sourceNotes(_ prefix: String) -> (layers: [String], assumed: (key: String, text: String)?) {
         let key = { (name: String) in prefix.isEmpty ? name : "\(prefix).\(name)" }
         let layers = stateDict.metadata[key("keras_layers")].map { $0.components(separatedBy: "; ") } ?? []
-        return (layers, stateDict.metadata[key("keras_assumed")] ?? stateDict.metadata[key("torchscript_assumed")])
+        let assumed = ["keras_assumed", "torchscript_assumed"].lazy.compactMap { name in
+            self.stateDict.metadata[key(name)].map { (key: name, text: $0) }
+        }.first
+        return (layers, assumed)
     }
 
     /// Metadata keys and values longer than this are cut in the text listing (the JSON has them whole).
@@ -175,9 +177,7 @@ public struct InspectReport {
                     var module: [String: Any] = ["prefix": prefix, "usable": true, "dtype": rnn.dtype.rawValue, "configuration": configuration]
                     let (layers, assumed) = sourceNotes(prefix)
                     if !layers.isEmpty { module["keras_layers"] = layers }
-                    if let assumed {
-                        module[stateDict.metadata.keys.contains { $0.hasSuffix("torchscript_assumed") } ? "torchscript_assumed" : "keras_assumed"] = assumed
-                    }
+                    if let assumed { module[assumed.key] = assumed.text }
                     return module
                 case .failure(let error):
                     return ["prefix": prefix, "usable": false, "error": error.description]
