@@ -6,63 +6,26 @@ import TensorIO
 /// The commands on ONNX models and TorchScript archives, as users run them: rnn-verify proves each fixture,
 /// rnn-convert gives back the state_dict, rnn-inspect shows the graph.
 struct ONNXCommandTests {
-    struct Case: Decodable, CustomTestStringConvertible, Sendable {
-        let name: String
-        let expect: String
-        let prefix: String
-        let refusal: String?
-        let reverse: Bool
-        let resetAfter: Bool?
-        enum CodingKeys: String, CodingKey {
-            case name, expect, prefix, refusal, reverse
-            case resetAfter = "reset_after"
-        }
-        /// A model no PyTorch module computes: its tensors under PyTorch's names would load and compute something else.
-        var hasNoPyTorchEquivalent: Bool { reverse || resetAfter == false }
-        var testDescription: String { name }
-        func file(_ name: String) -> String { Repository.fixture("onnx/\(self.name)/\(name)").path }
+    typealias Case = ONNXFixture
 
-        static let all: [Case] = {
-            struct Cases: Decodable { let cases: [Case] }
-            return try! JSONDecoder().decode(Cases.self, from: Data(contentsOf: Repository.fixture("onnx/cases.json"))).cases
-        }()
+    /// What a TorchScript archive's code holds and the user says, as options.
+    static func options(_ fixture: TorchScriptFixture) -> [String] {
+        (fixture.prefix.isEmpty ? [] : ["--prefix", fixture.prefix]) + (fixture.batchFirst ? ["--batch-first"] : [])
+            + (fixture.nonlinearity.map { ["--nonlinearity", $0] } ?? [])
     }
 
-    struct TorchScriptCase: Decodable, CustomTestStringConvertible, Sendable {
-        let name: String
-        let prefix: String
-        let batchFirst: Bool
-        let nonlinearity: String?
-        enum CodingKeys: String, CodingKey {
-            case name, prefix, nonlinearity
-            case batchFirst = "batch_first"
-        }
-        var testDescription: String { name }
-        func file(_ name: String) -> String { Repository.fixture("torchscript/\(self.name)/\(name)").path }
-        /// What the archive's code holds and the user says.
-        var options: [String] {
-            (prefix.isEmpty ? [] : ["--prefix", prefix]) + (batchFirst ? ["--batch-first"] : [])
-                + (nonlinearity.map { ["--nonlinearity", $0] } ?? [])
-        }
-
-        static let all: [TorchScriptCase] = {
-            struct Cases: Decodable { let cases: [TorchScriptCase] }
-            return try! JSONDecoder().decode(Cases.self, from: Data(contentsOf: Repository.fixture("torchscript/cases.json"))).cases
-        }()
-    }
-
-    @Test(arguments: Case.all.filter { $0.expect == "verifies" })
+    @Test(arguments: Case.verifying)
     func verifyProvesEachModel(_ fixture: Case) throws {
         let prefix = fixture.prefix.isEmpty ? [] : ["--prefix", fixture.prefix]
-        let result = try run("rnn-verify", [fixture.file("model.onnx"), fixture.file("inputs.npz"), fixture.file("expected.npz")] + prefix)
+        let result = try run("rnn-verify", [fixture.file("model.onnx").path, fixture.file("inputs.npz").path, fixture.file("expected.npz").path] + prefix)
         #expect(result.status == 0 && result.output.contains("VERIFIED"), "\(fixture.name): \(result.output) \(result.error)")
     }
 
-    @Test(arguments: Case.all.filter { $0.expect == "refused" })
+    @Test(arguments: Case.refused)
     func convertRefusesWithTheReason(_ fixture: Case) throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        let result = try run("rnn-convert", [fixture.file("model.onnx"), "-o", folder.file("out.npz").path])
+        let result = try run("rnn-convert", [fixture.file("model.onnx").path, "-o", folder.file("out.npz").path])
         #expect(try folder.contents().isEmpty)
         let refusal = try #require(fixture.refusal)
         #expect(result.status != 0 && result.error.contains(refusal), "\(fixture.name): \(result.error)")
@@ -71,7 +34,7 @@ struct ONNXCommandTests {
 
     /// `rnn-convert model.onnx -o out.npz` writes the module's PyTorch tensors (those under its prefix), exactly
     /// as the fixture's state_dict holds them.
-    @Test(arguments: Case.all.filter { $0.expect == "verifies" && !$0.hasNoPyTorchEquivalent })
+    @Test(arguments: Case.verifying.filter { !$0.hasNoPyTorchEquivalent })
     func convertGivesBackTheStateDict(_ fixture: Case) throws {
         let prefix = fixture.prefix.isEmpty ? [] : ["--prefix", fixture.prefix]
         try expectConversion(fixture.file("model.onnx"), prefix, gives: fixture.file("state_dict.npz"), under: fixture.prefix)
@@ -79,47 +42,47 @@ struct ONNXCommandTests {
 
     /// A reverse model or a reset-before GRU has no PyTorch module: converting it to PyTorch's names is refused
     /// in one line that says why, leaving no file, and converting it to ONNX keeps what it computes.
-    @Test(arguments: Case.all.filter { $0.expect == "verifies" && $0.hasNoPyTorchEquivalent })
+    @Test(arguments: Case.verifying.filter(\.hasNoPyTorchEquivalent))
     func convertRefusesPyTorchNamesForWhatPyTorchCannotCompute(_ fixture: Case) throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        let refused = try run("rnn-convert", [fixture.file("model.onnx"), "-o", folder.file("out.npz").path])
+        let refused = try run("rnn-convert", [fixture.file("model.onnx").path, "-o", folder.file("out.npz").path])
         #expect(refused.status == 2 && refused.error.contains("write it as") && refused.error.split(separator: "\n").count == 1,
                 "\(fixture.name): \(refused.error)")
         #expect(try folder.contents().isEmpty)
         let onnx = folder.file("again.onnx")
-        let converted = try run("rnn-convert", [fixture.file("model.onnx"), "-o", onnx.path])
+        let converted = try run("rnn-convert", [fixture.file("model.onnx").path, "-o", onnx.path])
         #expect(converted.status == 0, "\(converted.error)")
-        let verified = try run("rnn-verify", [onnx.path, fixture.file("inputs.npz"), fixture.file("expected.npz")])
+        let verified = try run("rnn-verify", [onnx.path, fixture.file("inputs.npz").path, fixture.file("expected.npz").path])
         #expect(verified.status == 0 && verified.output.contains("VERIFIED"), "\(fixture.name): \(verified.output) \(verified.error)")
     }
 
     /// The same for TorchScript archives, with what their code holds and the archive does not (`batch_first`,
     /// `nonlinearity`) given as options; and rnn-verify proves each archive's RNN module.
-    @Test(arguments: TorchScriptCase.all)
-    func torchScriptArchiveVerifiesAndConverts(_ fixture: TorchScriptCase) throws {
-        let result = try run("rnn-verify", [fixture.file("model.pt"), fixture.file("inputs.npz"), fixture.file("expected.npz")] + fixture.options)
+    @Test(arguments: TorchScriptFixture.all)
+    func torchScriptArchiveVerifiesAndConverts(_ fixture: TorchScriptFixture) throws {
+        let result = try run("rnn-verify", [fixture.file("model.pt").path, fixture.file("inputs.npz").path, fixture.file("expected.npz").path] + Self.options(fixture))
         #expect(result.status == 0 && result.output.contains("VERIFIED"), "\(fixture.name): \(result.output) \(result.error)")
-        try expectConversion(fixture.file("model.pt"), fixture.options, gives: fixture.file("state_dict.npz"), under: fixture.prefix)
+        try expectConversion(fixture.file("model.pt"), Self.options(fixture), gives: fixture.file("state_dict.npz"), under: fixture.prefix)
     }
 
     /// Without `--batch-first`, a batch-first scripted module's inspection says what was assumed.
     @Test func inspectSaysWhatATorchScriptArchiveLeavesToTheUser() throws {
-        let fixture = try #require(TorchScriptCase.all.first { $0.batchFirst })
-        let result = try run("rnn-inspect", [fixture.file("model.pt")])
+        let fixture = try #require(TorchScriptFixture.all.first { $0.batchFirst })
+        let result = try run("rnn-inspect", [fixture.file("model.pt").path])
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.contains("assumed: batch_first=False"), "\(result.output)")
     }
 
     /// Converts `model` with `options` to NPZ and checks the result holds `stateDict`'s tensors under `prefix`.
-    func expectConversion(_ model: String, _ options: [String], gives stateDict: String, under prefix: String) throws {
+    func expectConversion(_ model: URL, _ options: [String], gives stateDict: URL, under prefix: String) throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let out = folder.file("out.npz")
-        let result = try run("rnn-convert", [model, "-o", out.path] + options)
+        let result = try run("rnn-convert", [model.path, "-o", out.path] + options)
         #expect(result.status == 0, "\(model): \(result.error)")
         let converted = try TensorFile.read(contentsOf: out)
-        let expected = try TensorFile.read(contentsOf: URL(fileURLWithPath: stateDict))
+        let expected = try TensorFile.read(contentsOf: stateDict)
         let names = expected.names.filter { prefix.isEmpty || $0.hasPrefix(prefix + ".") }
         #expect(converted.names == names, "\(model)")
         for name in names { #expect(converted[name] == expected[name], "\(model): \(name)") }
@@ -127,14 +90,14 @@ struct ONNXCommandTests {
 
     @Test func inspectListsTheGraphAndItsRecurrentNodes() throws {
         let fixture = try #require(Case.all.first { $0.name == "helper_if_branches" })
-        let result = try run("rnn-inspect", [fixture.file("model.onnx")])
+        let result = try run("rnn-inspect", [fixture.file("model.onnx").path])
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.contains("ONNX graph: producer"))
         #expect(result.output.contains("recurrent nodes: 2"))
         #expect(result.output.contains("select_rate/then_branch/lstm_16k: LSTM"))
         #expect(result.output.contains("select_rate.else_branch"))
 
-        let json = try run("rnn-inspect", [fixture.file("model.onnx"), "--json"])
+        let json = try run("rnn-inspect", [fixture.file("model.onnx").path, "--json"])
         #expect(json.status == 0, "\(json.error)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
         let graph = try #require(object["onnx_graph"] as? [String: Any], "\(json.output)")

@@ -7,59 +7,11 @@ import TestSupport
 /// torch's exporters or built with onnx.helper, their outputs computed by torch or ONNX Runtime), our own
 /// exports read back, and the graphs that are refused.
 struct ONNXReadingTests {
-    struct Case: Decodable, CustomTestStringConvertible, Sendable {
-        let name: String
-        let source: String
-        let expect: String
-        let prefix: String
-        let mode: String
-        let numLayers: Int
-        let bidirectional: Bool
-        let batchFirst: Bool
-        let reverse: Bool
-        let reference: String?
-        let refusal: String?
-        /// The file's other modules, each with its own inputs and expected outputs.
-        let also: [Module]
-
-        struct Module: Decodable, Sendable {
-            let prefix: String
-            let mode: String
-            let numLayers: Int
-            let bidirectional: Bool
-            let batchFirst: Bool
-            let inputSize: Int
-            let hiddenSize: Int
-            let inputs: String
-            let expected: String
-
-            enum CodingKeys: String, CodingKey {
-                case prefix, mode, bidirectional, inputs, expected
-                case numLayers = "num_layers", batchFirst = "batch_first", inputSize = "input_size", hiddenSize = "hidden_size"
-            }
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case name, source, expect, prefix, mode, reverse, reference, refusal, bidirectional, also
-            case numLayers = "num_layers", batchFirst = "batch_first"
-        }
-
-        var testDescription: String { name }
-        func file(_ name: String) -> URL { Repository.fixture("onnx/\(self.name)/\(name)") }
-        var options: RNNLoadOptions { RNNLoadOptions(prefix: prefix.isEmpty ? nil : prefix) }
-
-        static let all: [Case] = {
-            struct Cases: Decodable { let cases: [Case] }
-            let data = try! Data(contentsOf: Repository.fixture("onnx/cases.json"))
-            return try! JSONDecoder().decode(Cases.self, from: data).cases
-        }()
-        static let verifying = all.filter { $0.expect == "verifies" }
-        static let refused = all.filter { $0.expect == "refused" }
-    }
+    typealias Case = ONNXFixture
 
     struct Other: CustomTestStringConvertible, Sendable {
         let fixture: Case
-        let module: Case.Module
+        let module: ONNXFixture.Module
         var testDescription: String { "\(fixture.name) \(module.prefix)" }
     }
 
@@ -184,4 +136,9 @@ struct ONNXReadingTests {
         #expect(throws: RNNExportError.self) { _ = try rnn.kerasLayers() }
         #expect(throws: RNNInputError.bidirectionalStream) { _ = try rnn.makeStream() }
     }
+}
+
+extension ONNXFixture {
+    /// The module the fixture verifies.
+    var options: RNNLoadOptions { RNNLoadOptions(prefix: prefix.isEmpty ? nil : prefix) }
 }

@@ -7,34 +7,7 @@ import TestSupport
 /// running or reading their code: the parameters come out as `module.state_dict()` names them, and the RNN module
 /// among them computes what torch computed.
 struct TorchScriptTests {
-    struct Case: Decodable, CustomTestStringConvertible, Sendable {
-        let name: String
-        let how: String
-        let prefix: String
-        let mode: String
-        let batchFirst: Bool
-        let nonlinearity: String?
-
-        enum CodingKeys: String, CodingKey {
-            case name, how, prefix, mode, nonlinearity
-            case batchFirst = "batch_first"
-        }
-
-        var testDescription: String { name }
-        func file(_ name: String) -> URL { Repository.fixture("torchscript/\(self.name)/\(name)") }
-
-        /// What the user says: a scripted module keeps batch_first and nonlinearity in its code, which is not read.
-        var options: RNNLoadOptions {
-            RNNLoadOptions(prefix: prefix.isEmpty ? nil : prefix,
-                           nonlinearity: nonlinearity.flatMap(Nonlinearity.init(rawValue:)), batchFirst: batchFirst)
-        }
-
-        static let all: [Case] = {
-            struct Cases: Decodable { let cases: [Case] }
-            let data = try! Data(contentsOf: Repository.fixture("torchscript/cases.json"))
-            return try! JSONDecoder().decode(Cases.self, from: data).cases
-        }()
-    }
+    typealias Case = TorchScriptFixture
 
     @Test func theArchivesCoverScriptTraceCellsAndRootNames() {
         #expect(Set(Case.all.map(\.how)) == ["script", "trace"])
@@ -71,5 +44,13 @@ struct TorchScriptTests {
             #expect(comparison.matches, "\(fixture.name) \(name): max abs \(comparison.maxAbsoluteError)")
         }
         #expect(expected["h_n"] != nil)
+    }
+}
+
+extension TorchScriptFixture {
+    /// What the user says: a scripted module keeps batch_first and nonlinearity in its code, which is not read.
+    var options: RNNLoadOptions {
+        RNNLoadOptions(prefix: prefix.isEmpty ? nil : prefix,
+                       nonlinearity: nonlinearity.flatMap(Nonlinearity.init(rawValue:)), batchFirst: batchFirst)
     }
 }
