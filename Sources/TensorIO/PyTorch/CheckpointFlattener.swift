@@ -40,16 +40,9 @@ struct CheckpointFlattener {
         case unnamed(String)
     }
 
-    /// The tensors of `root` with their names, in the order the checkpoint holds them.
-    static func flatten(_ root: PickleValue, bareTensorName: String, path: String) throws -> [(name: String, tensor: TensorReference)] {
-        if case .tensor(let tensor) = root { return [(bareTensorName, tensor)] }
-        var flattener = CheckpointFlattener(path: path)
-        try flattener.visit(root, prefix: .root, depth: 0)
-        return flattener.result
-    }
-
-    /// `flatten`, and the metadata of the TorchScript RNN modules met on the way (keys under each module's name).
-    static func flattenWithMetadata(_ root: PickleValue, bareTensorName: String, path: String) throws
+    /// The tensors of `root` with their names, in the order the checkpoint holds them, and the metadata of the
+    /// TorchScript RNN modules met on the way (keys under each module's name).
+    static func flatten(_ root: PickleValue, bareTensorName: String, path: String) throws
         -> (tensors: [(name: String, tensor: TensorReference)], metadata: [(key: String, value: String)]) {
         if case .tensor(let tensor) = root { return ([(bareTensorName, tensor)], []) }
         var flattener = CheckpointFlattener(path: path)

@@ -67,7 +67,7 @@ public enum TorchCheckpointFormat: TensorFormat {
         let archive = try TorchArchive(file: file, directory: try ZipDirectory(file: file))
         let (named, metadata) = try PickleMachine.load(try archive.pickleBytes(), path: path, record: archive.pickle.name,
                                                        torchScript: archive.isTorchScript) { root in
-            try CheckpointFlattener.flattenWithMetadata(root, bareTensorName: file.stem, path: path)
+            try CheckpointFlattener.flatten(root, bareTensorName: file.stem, path: path)
         }
         let tensors = try materialize(named, from: archive, path: path)
         var result = StateDict()
