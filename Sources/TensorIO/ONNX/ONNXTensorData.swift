@@ -29,19 +29,20 @@ struct ONNXTensorData {
                 throw fail(.malformed("holds \(found) elements where its dimensions \(proto.dims) need \(count)"))
             }
         }
-        switch proto.data {
-        case .raw(let range):
-            guard range.count == bytes else {
-                throw fail(.malformed("raw_data holds \(range.count) bytes where \(proto.dims) × \(dtype) need \(bytes)"))
+        /// `raw_data`: little-endian, as the library's tensors are on every platform it builds for.
+        func fromRawData(_ raw: UnsafeRawBufferPointer) throws -> Tensor {
+            guard raw.count == bytes else {
+                throw fail(.malformed("raw_data holds \(raw.count) bytes where \(proto.dims) × \(dtype) need \(bytes)"))
             }
             var tensor = try Tensor(zeros: dtype, shape: proto.dims)
-            tensor.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[range])) }
-            return try littleEndian(tensor, name: name)
+            tensor.withUnsafeMutableBytes { $0.copyMemory(from: raw) }
+            return try checkingBools(tensor, fail: fail)
+        }
+        switch proto.data {
+        case .raw(let range):
+            return try fromRawData(UnsafeRawBufferPointer(rebasing: buffer[range]))
         case .bytes(let raw):
-            guard raw.count == bytes else { throw fail(.malformed("raw_data holds \(raw.count) bytes where \(bytes) are needed")) }
-            var tensor = try Tensor(zeros: dtype, shape: proto.dims)
-            tensor.withUnsafeMutableBytes { $0.copyBytes(from: raw) }
-            return try littleEndian(tensor, name: name)
+            return try raw.withUnsafeBytes { try fromRawData($0) }
         case .floats(let values):
             guard dtype == .float32 else { throw fail(.malformed("a \(dtype) tensor fills float_data")) }
             try sized(values.count)
@@ -63,11 +64,10 @@ struct ONNXTensorData {
         }
     }
 
-    /// `raw_data` is little-endian; the library's tensors are in host order (little-endian on every platform
-    /// it builds for), so this only checks bools.
-    private func littleEndian(_ tensor: Tensor, name: String) throws -> Tensor {
+    /// `tensor`, once a bool tensor's bytes are checked to be 0 or 1.
+    private func checkingBools(_ tensor: Tensor, fail: (TensorFileError.Problem) -> TensorFileError) throws -> Tensor {
         if tensor.dtype == .bool, tensor.withUnsafeBytes({ $0.contains { $0 > 1 } }) {
-            throw TensorFileError(path: file.path, tensor: name, problem: .malformed("bool data holds a byte other than 0 or 1"))
+            throw fail(.malformed("bool data holds a byte other than 0 or 1"))
         }
         return tensor
     }
@@ -162,7 +162,7 @@ struct ONNXTensorData {
         } catch let error as TensorFileError {
             throw fail(error.problem)
         }
-        return try littleEndian(tensor, name: "")
+        return try checkingBools(tensor, fail: fail)
     }
 
     private func realPath(_ path: String) -> String? {
