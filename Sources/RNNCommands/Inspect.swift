@@ -27,10 +27,18 @@ public struct Inspect: ParsableCommand {
     public func run() throws {
         let url = URL(fileURLWithPath: file)
         let format = try TensorFile.format(of: url)
-        let graph = format == ONNXFormat.self ? try? ONNXSummary(contentsOf: url) : nil
-        // The graph first: it is shown even when its recurrent nodes cannot be read (the error follows).
-        if let graph, !json { print(InspectReport.onnxText(graph)) }
-        let stateDict = try CommandSupport.read(file)
+        let stateDict: StateDict
+        var graph: ONNXSummary?
+        // An ONNX model is decoded once for its graph and its tensors (a model that is not ONNX at all is read
+        // again by the common path, which says what is wrong).
+        if format == ONNXFormat.self, let (summary, read) = try? ONNXFormat.readWithSummary(contentsOf: url) {
+            // The graph first: it is shown even when its recurrent nodes cannot be read (the error follows).
+            if !json { print(InspectReport.onnxText(summary)) }
+            graph = summary
+            stateDict = try read.get()
+        } else {
+            stateDict = try CommandSupport.read(file)
+        }
         var report = InspectReport(file: file, format: stateDict.metadata["keras_file"] ?? format.name, stateDict: stateDict,
                                    options: options.loadOptions)
         report.onnxGraph = graph

@@ -47,7 +47,16 @@ public enum ONNXFormat: TensorFormat {
     static let maximumBytes = Int(Int32.max)
 
     static func read(_ file: InputFile) throws -> StateDict {
-        try withModel(file) { model, data in try convert(model, data: data) }
+        try withModel(file) { model, data in try convert(model, modules: try modules(of: model, data: data), data: data) }
+    }
+
+    /// The model at `url` read once for both what `rnn-inspect` shows of its graph and its tensors (or why they
+    /// cannot be read); throws only when it is not an ONNX model at all.
+    package static func readWithSummary(contentsOf url: URL) throws -> (summary: ONNXSummary, stateDict: Result<StateDict, Error>) {
+        try withModel(try InputFile(path: url.filePath)) { model, data in
+            let found = Result { try modules(of: model, data: data) }
+            return (ONNXSummary(model, modules: found), found.flatMap { modules in Result { try convert(model, modules: modules, data: data) } })
+        }
     }
 
     /// Decodes `file` and hands its model and tensor source to `body`, within the lifetime of its bytes.
@@ -236,8 +245,8 @@ public enum ONNXFormat: TensorFormat {
 
     /// The state_dict of every module, with each module's configuration as metadata under its prefix, the model's
     /// own metadata (`metadata_props`) and where it came from.
-    static func convert(_ model: ONNXProto.Model, data: ONNXTensorData) throws -> StateDict {
-        var modules = try modules(of: model, data: data)
+    static func convert(_ model: ONNXProto.Model, modules: [Module], data: ONNXTensorData) throws -> StateDict {
+        var modules = modules
         var result = StateDict()
         var props: [String: String] = [:]
         for (key, value) in model.metadata { props[key] = value }
@@ -308,49 +317,49 @@ package struct ONNXSummary {
     /// Why the recurrent nodes could not be read, if they could not.
     package var problem: String?
 
-    /// The summary of the model at `url`; throws only when it is not an ONNX model at all.
-    package init(contentsOf url: URL) throws {
-        let file = try InputFile(path: url.filePath)
-        try ONNXFormat.withModel(file) { model, data in
-            producer = model.producerVersion.isEmpty ? model.producerName : "\(model.producerName) \(model.producerVersion)"
-            opset = model.standardOpset
-            irVersion = model.irVersion
-            func shape(_ dimensions: [ONNXProto.Dimension]?) -> String {
-                guard let dimensions else { return "?" }
-                return "[" + dimensions.map { dimension -> String in
-                    switch dimension {
-                    case .value(let size): "\(size)"
-                    case .parameter(let name): name
-                    case .unknown: "?"
-                    }
-                }.joined(separator: ", ") + "]"
-            }
-            let initialized = Set(model.graph.initializers.map(\.name))
-            // Graph inputs with an initializer of the same name are optional: the initializer is their default.
-            inputs = model.graph.inputs.map {
-                Value(name: $0.name, type: $0.elementType.name + (initialized.contains($0.name) ? " (optional)" : ""), shape: shape($0.shape))
-            }
-            outputs = model.graph.outputs.map { Value(name: $0.name, type: $0.elementType.name, shape: shape($0.shape)) }
-            initializers = model.graph.initializers.map {
-                Value(name: $0.name, type: $0.dataType.name + (isExternal($0) ? " (external)" : ""), shape: "[" + $0.dims.map(String.init).joined(separator: ", ") + "]")
-            }
-            do {
-                for module in try ONNXFormat.modules(of: model, data: data) {
-                    for (layer, node) in module.layers.enumerated() {
-                        var settings = ["hidden_size \(node.hidden)", "input_size \(node.inputSize)",
-                                        node.directions == 2 ? "bidirectional" : node.reverse ? "reverse" : "forward"]
-                        if node.mode == .rnn { settings.append(node.nonlinearity) }
-                        if node.mode == .gru { settings.append("linear_before_reset \(node.resetAfter ? 1 : 0)") }
-                        if node.layoutBatchFirst { settings.append("layout 1") }
-                        if node.b == nil { settings.append("no B") }
-                        let place = (node.scope.path + [node.displayName]).joined(separator: "/")
-                        let module = module.prefix.isEmpty ? "(no prefix)" : module.prefix
-                        recurrentNodes.append("\(place): \(node.node.opType) (\(settings.joined(separator: ", "))) → \(module), layer \(layer)")
-                    }
+    /// The summary of `model`, whose recurrent nodes made `modules` (or could not be read).
+    init(_ model: ONNXProto.Model, modules: Result<[ONNXFormat.Module], Error>) {
+        producer = model.producerVersion.isEmpty ? model.producerName : "\(model.producerName) \(model.producerVersion)"
+        opset = model.standardOpset
+        irVersion = model.irVersion
+        func shape(_ dimensions: [ONNXProto.Dimension]?) -> String {
+            guard let dimensions else { return "?" }
+            return "[" + dimensions.map { dimension -> String in
+                switch dimension {
+                case .value(let size): "\(size)"
+                case .parameter(let name): name
+                case .unknown: "?"
                 }
-            } catch let error as TensorFileError {
-                problem = error.problem.description
+            }.joined(separator: ", ") + "]"
+        }
+        let initialized = Set(model.graph.initializers.map(\.name))
+        // Graph inputs with an initializer of the same name are optional: the initializer is their default.
+        inputs = model.graph.inputs.map {
+            Value(name: $0.name, type: $0.elementType.name + (initialized.contains($0.name) ? " (optional)" : ""), shape: shape($0.shape))
+        }
+        outputs = model.graph.outputs.map { Value(name: $0.name, type: $0.elementType.name, shape: shape($0.shape)) }
+        initializers = model.graph.initializers.map {
+            Value(name: $0.name, type: $0.dataType.name + (isExternal($0) ? " (external)" : ""), shape: "[" + $0.dims.map(String.init).joined(separator: ", ") + "]")
+        }
+        switch modules {
+        case .success(let modules):
+            for module in modules {
+                for (layer, node) in module.layers.enumerated() {
+                    var settings = ["hidden_size \(node.hidden)", "input_size \(node.inputSize)",
+                                    node.directions == 2 ? "bidirectional" : node.reverse ? "reverse" : "forward"]
+                    if node.mode == .rnn { settings.append(node.nonlinearity) }
+                    if node.mode == .gru { settings.append("linear_before_reset \(node.resetAfter ? 1 : 0)") }
+                    if node.layoutBatchFirst { settings.append("layout 1") }
+                    if node.b == nil { settings.append("no B") }
+                    let place = (node.scope.path + [node.displayName]).joined(separator: "/")
+                    let module = module.prefix.isEmpty ? "(no prefix)" : module.prefix
+                    recurrentNodes.append("\(place): \(node.node.opType) (\(settings.joined(separator: ", "))) → \(module), layer \(layer)")
+                }
             }
+        case .failure(let error as TensorFileError):
+            problem = error.problem.description
+        case .failure(let error):
+            problem = "\(error)"
         }
     }
 
