@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Loading speed of a ~350 MB RNN state_dict: ours against numpy (NPZ) and h5py (HDF5).
+"""Loading speed of a ~350 MB RNN state_dict: ours against numpy (NPZ), h5py (HDF5) and onnx (ONNX).
 
 Usage:  tools/.venv/bin/python tools/bench_load.py [--rounds N] [--scratch-path DIR] [--data DIR] [--no-build]
 
@@ -7,7 +7,8 @@ What it does:
   1. Makes, once, a float32 state_dict of a 2-layer bidirectional LSTM (input 1024, hidden 1536: 16 tensors,
      352,518,144 bytes, random normal values as in a trained model) as NPZ stored (np.savez), NPZ deflated
      (np.savez_compressed) and HDF5 (h5py, contiguous datasets), cached in --data (default
-     /tmp/rnn-bench-load), never in the repository.
+     /tmp/rnn-bench-load), never in the repository; and, with our build, the same LSTM as an ONNX model
+     (`rnn-convert stored.npz -o model.onnx`: four LSTM nodes, weights as raw_data initializers).
   2. Builds ours (`swift build -c release --scratch-path DIR`, default .build-load beside tools/) and links a
      small timing program against the TensorIO objects of that build (its source is below, in LOADTIME).
   3. Times, in alternation over --rounds rounds (default 7), each in a fresh process so both sides pay for
@@ -15,6 +16,8 @@ What it does:
        - in-process load time: ours `TensorFile.read` (NPZ, HDF5 in this process) and
          `HDF5Format.readIsolated` (HDF5 in a worker process, what the commands do); numpy `np.load`
          then every array taken out of the NpzFile (it is lazy); h5py reading every dataset with `[()]`;
+         `onnx.load` then `numpy_helper.to_array` of every initializer (ours also finds the LSTM nodes and
+         reorders their gates into PyTorch's tensors);
        - whole processes: `rnn-inspect FILE` against `python -c` loading and printing every shape, with each
          side's start-up (`rnn-inspect --help`, `python -c "import numpy, h5py"`) reported separately.
      Medians are printed.
@@ -62,6 +65,10 @@ start = time.perf_counter()
 if path.endswith(".npz"):
     with np.load(path) as archive:
         arrays = {name: archive[name] for name in archive.files}
+elif path.endswith(".onnx"):
+    import onnx
+    from onnx import numpy_helper
+    arrays = {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
 else:
     with h5py.File(path, "r") as f:
         arrays = {}
@@ -79,6 +86,12 @@ if path.endswith(".npz"):
         for name in archive.files:
             a = archive[name]
             print(name, a.dtype, a.shape, a.nbytes)
+elif path.endswith(".onnx"):
+    import onnx
+    from onnx import numpy_helper
+    for t in onnx.load(path).graph.initializer:
+        a = numpy_helper.to_array(t)
+        print(t.name, a.dtype, a.shape, a.nbytes)
 else:
     with h5py.File(path, "r") as f:
         for name in f:
@@ -177,12 +190,16 @@ def main():
     env = dict(os.environ, RNN_HDF5_WORKER=os.path.join(release, "rnn-inspect"))
     inspect = os.path.join(release, "rnn-inspect")
     model_bytes = None
+    paths["onnx"] = os.path.join(args.data, "model.onnx")
+    if not os.path.exists(paths["onnx"]):
+        subprocess.run([os.path.join(release, "rnn-convert"), paths["stored"], "-o", paths["onnx"]], check=True)
 
     cases = [  # label, file, our in-process mode, reference label
         ("NPZ stored", paths["stored"], "read", "numpy"),
         ("NPZ deflated", paths["deflated"], "read", "numpy"),
         ("HDF5 contiguous", paths["hdf5"], "read", "h5py"),
         ("HDF5 contiguous, isolated", paths["hdf5"], "isolated", "h5py"),
+        ("ONNX (raw_data)", paths["onnx"], "read", "onnx"),
     ]
     ours = {c[0]: [] for c in cases}
     theirs = {c[0]: [] for c in cases}
